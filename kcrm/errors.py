@@ -1,0 +1,55 @@
+"""The domain's exception hierarchy; `kcrm.api` maps each to an RFC 9457 problem type."""
+
+from __future__ import annotations
+
+
+class KcrmError(Exception):
+    """Base of every error kcrm raises on purpose."""
+
+    title = "kcrm error"
+    status = 500
+
+
+class GraphUnavailable(KcrmError):
+    """Neo4j cannot be reached; the message names the URI."""
+
+    title = "Knowledge graph unavailable"
+    status = 503
+
+
+class Neo4jServerError(KcrmError):
+    """The bundled local Neo4j could not be installed, started or stopped."""
+
+    title = "Local Neo4j server error"
+
+
+class OntologyError(KcrmError):
+    """Data or a request refers to a class, property or relationship the ontology lacks."""
+
+    title = "Not in the ontology"
+    status = 422
+
+
+class ValidationFailed(KcrmError):
+    """Records failed validation; `problems` says which record, which field and why."""
+
+    title = "Validation failed"
+    status = 422
+
+    def __init__(self, message: str, problems: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class IndexNotReady(KcrmError):
+    """The search index has not been built or could not be loaded."""
+
+    title = "Search index not ready"
+    status = 503
+
+
+class BadQuery(KcrmError):
+    """A search or traversal request is malformed or over a limit."""
+
+    title = "Bad query"
+    status = 400

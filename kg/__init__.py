@@ -1,0 +1,1 @@
+"""Everything Neo4j: connection, the bundled local server, schema, loading and traversals."""

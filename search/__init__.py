@@ -1,0 +1,1 @@
+"""Finding things: embeddings, the FAISS index, chunking and ranked search."""
