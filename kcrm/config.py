@@ -25,11 +25,18 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("NEO4J_URI", "KCRM_NEO4J_URI"),
         description="An existing Neo4j 5 to use; when unset kcrm starts its bundled local server.",
     )
-    neo4j_user: str = Field("neo4j", validation_alias=AliasChoices("NEO4J_USER", "KCRM_NEO4J_USER"))
-    neo4j_password: str = Field(
-        "kcrm-local-password", validation_alias=AliasChoices("NEO4J_PASSWORD", "KCRM_NEO4J_PASSWORD")
+    neo4j_user: str = Field(
+        "neo4j", validation_alias=AliasChoices("NEO4J_USER", "KCRM_NEO4J_USER"), description="Neo4j user name."
     )
-    neo4j_database: str = Field("neo4j", validation_alias=AliasChoices("NEO4J_DATABASE", "KCRM_NEO4J_DATABASE"))
+    neo4j_password: str = Field(
+        "kcrm-local-password",
+        validation_alias=AliasChoices("NEO4J_PASSWORD", "KCRM_NEO4J_PASSWORD"),
+        description="Neo4j password; also the initial password kcrm gives the bundled server.",
+    )
+    neo4j_database: str = Field(
+        "neo4j", validation_alias=AliasChoices("NEO4J_DATABASE", "KCRM_NEO4J_DATABASE"),
+        description="Database name (Community has one: neo4j).",
+    )
     neo4j_bolt_port: int = Field(7687, description="Bolt port of the bundled local server (127.0.0.1 only).")
     neo4j_http_port: int = Field(7474, description="HTTP port of the bundled local server (127.0.0.1 only).")
     neo4j_heap: str = Field("1g", description="Java heap of the bundled local server (-Xms/-Xmx).")
@@ -43,10 +50,10 @@ class Settings(BaseSettings):
     )
     load_batch_size: int = Field(500, description="Records per Neo4j transaction when loading.")
 
-    api_host: str = Field("127.0.0.1")
-    api_port: int = Field(8000)
+    api_host: str = Field("127.0.0.1", description="Address `kcrm serve` binds to.")
+    api_port: int = Field(8000, description="Port `kcrm serve` listens on.")
     log_format: str = Field("console", description="'console' or 'json'.")
-    log_level: str = Field("INFO")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
     @property
     def local_neo4j(self) -> bool:

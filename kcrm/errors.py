@@ -48,6 +48,19 @@ class IndexNotReady(KcrmError):
     status = 503
 
 
+class IndexIncompatible(IndexNotReady):
+    """The index on disk was built by another embedder or format version: it must be rebuilt."""
+
+    title = "Search index incompatible"
+
+
+class EmbedderUnavailable(KcrmError):
+    """The configured embedding backend cannot be loaded (package missing, bad model directory)."""
+
+    title = "Embedding model unavailable"
+    status = 503
+
+
 class BadQuery(KcrmError):
     """A search or traversal request is malformed or over a limit."""
 

@@ -1,0 +1,40 @@
+"""The FastAPI application: thin routes over the library, problems for every error."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kcrm import __version__
+from kcrm.api.problems import install_problem_handlers
+from kcrm.api.routes import health, search
+from kcrm.api.state import build_state
+from kcrm.config import Settings, get_settings
+
+DESCRIPTION = """
+kcrm answers support agents, employees and other applications from one customer knowledge
+graph (Neo4j) and one search index. Errors are RFC 9457 problem details
+(`application/problem+json`).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; state (graph driver, index) is created when the server starts."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = build_state(settings)
+        app.state.kcrm = state
+        try:
+            yield
+        finally:
+            state.graph.close()
+
+    app = FastAPI(title="kcrm", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(search.router)
+    return app

@@ -1,0 +1,55 @@
+"""Liveness and readiness: /healthz says the process runs, /readyz says it can serve."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from kcrm import __version__
+from kcrm.api.deps import get_state
+from kcrm.api.state import ServiceState
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    version: str = Field(examples=[__version__])
+
+
+class Check(BaseModel):
+    ok: bool
+    detail: str = Field(examples=["bolt://127.0.0.1:7687"])
+
+
+class Readiness(BaseModel):
+    status: str = Field(examples=["ready"])
+    checks: dict[str, Check]
+
+
+@router.get("/healthz", response_model=Health, summary="The process is alive")
+def healthz() -> Health:
+    return Health(status="ok", version=__version__)
+
+
+@router.get(
+    "/readyz", response_model=Readiness, summary="Neo4j reachable and search index loaded",
+    responses={503: {"model": Readiness, "description": "Not ready: a check failed"}},
+)
+def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
+    graph_ok = state.graph.ping()
+    search = state.search
+    checks = {
+        "neo4j": Check(ok=graph_ok, detail=state.graph.uri if graph_ok else f"not reachable at {state.graph.uri}"),
+        "index": Check(
+            ok=search is not None,
+            detail=f"{search.item_count} items, {search.chunk_count} chunks" if search else (state.index_error or "not loaded"),
+        ),
+    }
+    ready = all(check.ok for check in checks.values())
+    body = Readiness(status="ready" if ready else "not ready", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503,
+                        headers=None if ready else {"Retry-After": "5"})

@@ -1,0 +1,61 @@
+"""The few end-to-end jobs the CLI and the tests run: connect, load, reindex.
+
+Kept apart from the CLI so that tests and notebooks call the same code a user's command does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kcrm.config import Settings
+from kcrm.ingest.directory import load_directory
+from kcrm.kg.connection import Graph, connect
+from kcrm.kg.loader import GraphLoader, LoadReport
+from kcrm.kg.schema import apply_schema
+from kcrm.kg.server import ensure_neo4j
+from kcrm.ontology.model import load_ontology
+from kcrm.search.service import build_search_index
+
+log = logging.getLogger(__name__)
+
+
+def open_graph(settings: Settings, start_local: bool = True) -> Graph:
+    """Connect to Neo4j, starting the bundled server first when kcrm owns it."""
+    if start_local:
+        ensure_neo4j(settings)
+    return Graph(connect(settings), settings)
+
+
+def ensure_sample(settings: Settings, directory: Path | None = None) -> Path:
+    """The sample company's record files, generated (deterministically) on first use."""
+    from kcrm.ingest.sample import generate_sample
+
+    directory = directory or settings.sample_dir
+    if not (directory / "manifest.json").exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        counts = generate_sample(directory)
+        log.info("generated the sample company in %s: %s", directory, counts)
+    return directory
+
+
+def load_records(settings: Settings, graph: Graph, directory: Path, progress: bool = False) -> LoadReport:
+    """Apply the ontology's schema, then load a directory of records; write the report file."""
+    ontology = load_ontology()
+    apply_schema(graph, ontology)
+    loader = GraphLoader(graph, ontology, batch_size=settings.load_batch_size, progress=progress)
+    report = load_directory(directory, loader)
+    report_dir = settings.data_dir / "reports"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    report_path = report_dir / f"load-{stamp}.json"
+    report_path.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    log.info("load report written to %s", report_path)
+    return report
+
+
+def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path:
+    """Rebuild the search index from the graph and swap it in atomically."""
+    return build_search_index(settings, graph, progress=progress)

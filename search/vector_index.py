@@ -1,0 +1,390 @@
+"""The dense index: chunk vectors in FAISS plus each chunk's metadata, saved as one directory.
+
+The index derives from the graph and is rebuilt from it at will, so its format is simple and
+versioned, and a save replaces the previous version atomically: files go into a temporary
+sibling directory, are fsynced, and the directory is swapped in with one rename (an atomic
+exchange on Linux). A reader therefore sees the old index or the new one, never a mixture; the
+manifest's checksums catch the rare reader that straddled a swap, which then simply re-reads.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import faiss
+import numpy as np
+
+from kcrm.errors import IndexIncompatible, IndexNotReady
+from kcrm.search.embedder import Embedder, l2_normalise
+
+log = logging.getLogger(__name__)
+
+FORMAT = "kcrm-vector-index"
+FORMAT_VERSION = 1
+VECTORS_FILE = "vectors.faiss"
+CHUNKS_FILE = "chunks.jsonl"
+MANIFEST_FILE = "manifest.json"
+# MODELS.md: exact search over 100k vectors takes ~5 ms a query on 2 cores. Past this size an
+# approximate (HNSW) variant pays off; `index_kind_for` is where it will be chosen.
+EXACT_SEARCH_LIMIT = 200_000
+# One query at a time needs no OpenMP team, and an idle team spinning beside the embedder's BLAS
+# threads made each search ~8 ms instead of ~1.3 ms on 2 cores. Concurrency comes from requests.
+FAISS_THREADS = 1
+
+
+class _TornRead(Exception):
+    """Files on disk disagree with the manifest (a swap happened mid-read, or corruption)."""
+
+
+@dataclass
+class ChunkRecord:
+    """What a hit needs to show without asking the graph again."""
+
+    chunk_id: str
+    uid: str
+    type: str
+    title: str
+    text: str
+    language: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """One chunk and its cosine similarity to the query."""
+
+    record: ChunkRecord
+    score: float
+
+
+class VectorIndex(Protocol):
+    """A store of unit vectors with metadata; FAISS today, a distributed engine later."""
+
+    embedder_name: str
+    dim: int
+
+    def add(self, records: Sequence[ChunkRecord], vectors: np.ndarray) -> None:
+        """Add chunks with their vectors (one row per record)."""
+        ...
+
+    def search(self, vector: np.ndarray, k: int, types: set[str] | None = None) -> list[ChunkHit]:
+        """The `k` nearest chunks, best first, optionally only of the given item types."""
+        ...
+
+    def count(self) -> int:
+        """How many chunks the index holds."""
+        ...
+
+    def item_count(self) -> int:
+        """How many distinct items (uids) the index holds."""
+        ...
+
+    def save(self, directory: Path, watermark: str = "") -> Path:
+        """Write the index to `directory`, replacing any previous version atomically."""
+        ...
+
+
+def index_kind_for(n_vectors: int) -> str:
+    """The FAISS structure for an index of this size: exact ("flat") until HNSW is built."""
+    if n_vectors > EXACT_SEARCH_LIMIT:
+        log.info("%d vectors exceed the exact-search limit %d; HNSW is not implemented yet, using flat",
+                 n_vectors, EXACT_SEARCH_LIMIT)
+    return "flat"
+
+
+def _new_faiss_index(dim: int, kind: str) -> faiss.IndexIDMap2:
+    """An empty index addressed by our own int64 ids, so items can be removed and replaced."""
+    if faiss.omp_get_max_threads() != FAISS_THREADS:
+        faiss.omp_set_num_threads(FAISS_THREADS)
+    if kind != "flat":
+        raise ValueError(f"unsupported index kind {kind!r}")
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+
+class FaissVectorIndex:
+    """Exact inner-product search over unit vectors (so scores are cosine similarities).
+
+    Searches may run concurrently; `add`, `remove` and `save` need exclusive use, so a service
+    builds or updates a separate instance and swaps the reference.
+    """
+
+    def __init__(self, dim: int, embedder_name: str, kind: str = "flat") -> None:
+        self.dim = dim
+        self.embedder_name = embedder_name
+        self.kind = kind
+        self.manifest: dict[str, Any] = {}
+        self._index = _new_faiss_index(dim, kind)
+        self._records: dict[int, ChunkRecord] = {}
+        self._ids_by_uid: dict[str, list[int]] = {}
+        self._selectors: dict[frozenset[str], tuple[int, Any]] = {}
+        self._next_id = 0
+
+    @classmethod
+    def for_embedder(cls, embedder: Embedder, expected_vectors: int = 0) -> FaissVectorIndex:
+        """An empty index matching `embedder`, of the kind suited to the expected size."""
+        return cls(embedder.dim, embedder.name, index_kind_for(expected_vectors))
+
+    @property
+    def watermark(self) -> str:
+        """The caller's change watermark stored at save time ('' for a fresh index)."""
+        return str(self.manifest.get("watermark", ""))
+
+    def count(self) -> int:
+        """How many chunks the index holds."""
+        return int(self._index.ntotal)
+
+    def item_count(self) -> int:
+        """How many distinct items (uids) the index holds."""
+        return len(self._ids_by_uid)
+
+    def uids(self) -> set[str]:
+        """The items present, for incremental catch-up against the graph."""
+        return set(self._ids_by_uid)
+
+    def add(self, records: Sequence[ChunkRecord], vectors: np.ndarray) -> None:
+        """Add chunks with their vectors; rows are re-normalised so scores stay cosines."""
+        matrix = np.asarray(vectors, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape != (len(records), self.dim):
+            raise ValueError(f"expected vectors of shape ({len(records)}, {self.dim}), got {matrix.shape}")
+        if not records:
+            return
+        ids = np.arange(self._next_id, self._next_id + len(records), dtype=np.int64)
+        self._index.add_with_ids(l2_normalise(matrix), ids)
+        for chunk_id, record in zip(ids.tolist(), records):
+            self._records[chunk_id] = record
+            self._ids_by_uid.setdefault(record.uid, []).append(chunk_id)
+        self._next_id += len(records)
+        self._selectors.clear()
+
+    def remove(self, uids: Iterable[str]) -> int:
+        """Drop every chunk of these items (before re-adding changed ones); returns chunks removed."""
+        doomed = [i for uid in set(uids) for i in self._ids_by_uid.pop(uid, [])]
+        if not doomed:
+            return 0
+        self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(doomed, dtype=np.int64)))
+        for chunk_id in doomed:
+            del self._records[chunk_id]
+        self._selectors.clear()
+        return len(doomed)
+
+    def _type_selector(self, types: set[str]) -> tuple[int, Any]:
+        """How many chunks have these types, and a FAISS selector for them (None: all do)."""
+        key = frozenset(types)
+        if key not in self._selectors:
+            allowed = [i for i, record in self._records.items() if record.type in key]
+            selector = None
+            if len(allowed) < self.count():
+                selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            self._selectors[key] = (len(allowed), selector)
+        return self._selectors[key]
+
+    def search(self, vector: np.ndarray, k: int, types: set[str] | None = None) -> list[ChunkHit]:
+        """The `k` nearest chunks, best first; a type filter applies inside FAISS, not after it."""
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        if query.shape[1] != self.dim:
+            raise ValueError(f"query vector has {query.shape[1]} dimensions, the index {self.dim}")
+        params = None
+        available = self.count()
+        if types is not None:
+            available, selector = self._type_selector(types)
+            if selector is not None:
+                params = faiss.SearchParameters()
+                params.sel = selector
+        k = min(k, available)
+        if k <= 0:
+            return []
+        scores, ids = self._index.search(l2_normalise(query), k, params=params)
+        return [ChunkHit(self._records[int(i)], float(min(1.0, max(-1.0, s))))
+                for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def save(self, directory: Path, watermark: str = "") -> Path:
+        """Write to `directory` via a fsynced temporary sibling, then swap it in atomically."""
+        target = Path(directory)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_siblings(target)
+        staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
+        staging.mkdir()
+        try:
+            self.manifest = self._write_files(staging, watermark)
+            _fsync_dir(staging)
+            _swap_into_place(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        log.info("saved vector index to %s: %d chunks, %d items", target, self.count(), self.item_count())
+        return target
+
+    def _write_files(self, directory: Path, watermark: str) -> dict[str, Any]:
+        vectors = faiss.serialize_index(self._index).tobytes()
+        lines = [json.dumps({"id": i, **asdict(record)}, ensure_ascii=False, default=str)
+                 for i, record in sorted(self._records.items())]
+        chunks = ("\n".join(lines) + "\n" if lines else "").encode("utf-8")
+        _write_durably(directory / VECTORS_FILE, vectors)
+        _write_durably(directory / CHUNKS_FILE, chunks)
+        manifest = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "build_id": uuid.uuid4().hex,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "watermark": watermark,
+            "embedder": {"name": self.embedder_name, "dim": self.dim},
+            "index": {"kind": self.kind, "metric": "inner_product"},
+            "counts": {"chunks": self.count(), "items": self.item_count()},
+            "files": {VECTORS_FILE: _sha256(vectors), CHUNKS_FILE: _sha256(chunks)},
+        }
+        _write_durably(directory / MANIFEST_FILE,
+                       json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+        return manifest
+
+    @classmethod
+    def load(cls, directory: Path, expect: Embedder | None = None, attempts: int = 3) -> FaissVectorIndex:
+        """Load a saved index, refusing one built for another embedder than `expect`."""
+        directory = Path(directory)
+        for attempt in range(1, attempts + 1):
+            try:
+                return cls._load_once(directory, expect)
+            except _TornRead as exc:
+                log.warning("index at %s changed or is damaged (%s); attempt %d of %d", directory, exc,
+                            attempt, attempts)
+                time.sleep(0.05 * attempt)
+        raise IndexNotReady(f"the search index at {directory} is damaged: run `kcrm reindex`")
+
+    @classmethod
+    def _load_once(cls, directory: Path, expect: Embedder | None) -> FaissVectorIndex:
+        manifest = _read_manifest(directory)
+        embedder = manifest["embedder"]
+        if expect is not None and (embedder["name"] != expect.name or int(embedder["dim"]) != expect.dim):
+            raise IndexIncompatible(
+                f"the search index at {directory} was built with embedder {embedder['name']!r} "
+                f"({embedder['dim']}-d) but the configured one is {expect.name!r} ({expect.dim}-d): "
+                "run `kcrm reindex`"
+            )
+        try:
+            vectors = (directory / VECTORS_FILE).read_bytes()
+            chunks = (directory / CHUNKS_FILE).read_bytes()
+        except FileNotFoundError as exc:
+            raise _TornRead(f"missing {exc.filename}") from exc
+        for name, data in ((VECTORS_FILE, vectors), (CHUNKS_FILE, chunks)):
+            if _sha256(data) != manifest["files"].get(name):
+                raise _TornRead(f"checksum mismatch in {name}")
+        index = cls(int(embedder["dim"]), embedder["name"], manifest["index"]["kind"])
+        stored = faiss.deserialize_index(np.frombuffer(vectors, dtype=np.uint8))
+        if not isinstance(stored, faiss.IndexIDMap2) or stored.d != index.dim:
+            raise IndexIncompatible(f"{directory / VECTORS_FILE} is not a {index.dim}-d id-mapped FAISS index")
+        index._index = stored
+        for line in chunks.decode("utf-8").splitlines():
+            row = json.loads(line)
+            chunk_id = int(row.pop("id"))
+            record = ChunkRecord(**row)
+            index._records[chunk_id] = record
+            index._ids_by_uid.setdefault(record.uid, []).append(chunk_id)
+        stored_ids = set(faiss.vector_to_array(index._index.id_map).tolist())
+        if stored_ids != set(index._records) or index.count() != manifest["counts"]["chunks"]:
+            raise _TornRead("vectors and chunk metadata disagree")
+        index._next_id = max(stored_ids, default=-1) + 1
+        index.manifest = manifest
+        log.info("loaded vector index from %s: %d chunks, %d items, watermark %r", directory,
+                 index.count(), index.item_count(), index.watermark)
+        return index
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexNotReady(f"no search index at {directory}: run `kcrm reindex`") from None
+    except (OSError, ValueError) as exc:
+        raise IndexNotReady(f"unreadable manifest {path}: {exc}") from exc
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexIncompatible(
+            f"the search index at {directory} has format {manifest.get('format')!r} version "
+            f"{manifest.get('format_version')!r}; this kcrm reads version {FORMAT_VERSION}: run `kcrm reindex`"
+        )
+    return manifest
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Write and fsync one file, so a crash after the swap cannot leave it empty."""
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    """Persist a directory's entries (new files, renames); a no-op where the OS cannot."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one atomic step (Linux renameat2); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError, TypeError):
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    errno = ctypes.get_errno()
+    log.debug("renameat2 exchange unavailable (errno %d); falling back to two renames", errno)
+    return False
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Make `staging` the new `target`; afterwards `staging` holds the old version, if any."""
+    if not target.exists():
+        os.rename(staging, target)
+    elif not _exchange(staging, target):
+        # Two renames leave a moment with no index at all, never a mixed one; undo on failure.
+        parked = target.parent / f".{target.name}.old-{uuid.uuid4().hex}"
+        os.rename(target, parked)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            os.rename(parked, target)
+            raise
+        os.rename(parked, staging)
+    _fsync_dir(target.parent)
+
+
+def _remove_stale_siblings(target: Path, older_than_s: float = 3600.0) -> None:
+    """Clear staging directories left by a crashed save (old enough not to be in progress)."""
+    cutoff = time.time() - older_than_s
+    for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
+        for path in target.parent.glob(pattern):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError:
+                continue

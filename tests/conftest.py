@@ -1,0 +1,124 @@
+"""Shared fixtures: one real Neo4j, one loaded sample company and one real HTTP server per session.
+
+Community Neo4j has a single user database, so the session wipes it once, loads the sample,
+and tests that add data use their own uids and remove them. Set NEO4J_URI (and
+NEO4J_PASSWORD) to run the end-to-end tests against an existing server instead: it is wiped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kcrm.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATA_DIR = Path(os.environ.get("KCRM_TEST_DATA_DIR", REPO / "var" / "test"))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def e2e_settings() -> Settings:
+    """Settings for the test stack: its own data dir and ports, apart from a running demo."""
+    return Settings(
+        data_dir=TEST_DATA_DIR,
+        neo4j_bolt_port=int(os.environ.get("KCRM_TEST_BOLT_PORT", "17687")),
+        neo4j_http_port=int(os.environ.get("KCRM_TEST_HTTP_PORT", "17474")),
+        neo4j_heap="1g",
+    )
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri(e2e_settings: Settings) -> Iterator[str]:
+    """The Bolt URI of a running Neo4j: the bundled one (started here, stopped after) or NEO4J_URI."""
+    if not e2e_settings.local_neo4j:
+        yield e2e_settings.bolt_uri
+        return
+    from kcrm.kg.server import LocalNeo4j
+
+    server = LocalNeo4j(e2e_settings)
+    already_running = server.status().running
+    status = server.start()
+    yield status.bolt_uri
+    if not already_running:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def graph(e2e_settings: Settings, neo4j_uri: str):
+    from kcrm.kg.connection import Graph, connect
+
+    g = Graph(connect(e2e_settings), e2e_settings)
+    yield g
+    g.close()
+
+
+def wipe(graph) -> None:
+    """Delete every node, in batches (auto-commit transactions, as CALL IN TRANSACTIONS needs)."""
+    with graph.driver.session(database=graph.database) as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from kcrm.ingest.sample import generate_sample
+
+    directory = tmp_path_factory.mktemp("sample")
+    generate_sample(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def loaded(e2e_settings: Settings, graph, sample_dir: Path):
+    """The graph wiped, the sample company loaded, and the search index built from it."""
+    from kcrm import workflows
+
+    wipe(graph)
+    report = workflows.load_records(e2e_settings, graph, sample_dir)
+    workflows.reindex(e2e_settings, graph)
+    return report
+
+
+@pytest.fixture(scope="session")
+def api_url(e2e_settings: Settings, neo4j_uri: str, loaded) -> Iterator[str]:
+    """A real `kcrm serve` process on a free loopback port, talking to the test Neo4j."""
+    port = free_port()
+    env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), NEO4J_URI=neo4j_uri,
+               NEO4J_PASSWORD=e2e_settings.neo4j_password, KCRM_LOG_FORMAT="json")
+    log_path = e2e_settings.data_dir / "api-test.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--port", str(port)],
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"kcrm serve exited early; see {log_path}:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError(f"kcrm serve did not answer within 120 s; see {log_path}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
