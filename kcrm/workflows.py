@@ -36,8 +36,7 @@ def ensure_sample(settings: Settings, directory: Path | None = None) -> Path:
     directory = directory or settings.sample_dir
     if not (directory / "manifest.json").exists():
         directory.mkdir(parents=True, exist_ok=True)
-        counts = generate_sample(directory)
-        log.info("generated the sample company in %s: %s", directory, counts)
+        generate_sample(directory)
     return directory
 
 

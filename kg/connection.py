@@ -62,6 +62,8 @@ class Graph:
             with self.driver.session(database=self.database) as session:
                 runner = session.execute_write if write else session.execute_read
                 return runner(work)
+        except AuthError as exc:
+            raise GraphUnavailable(f"Neo4j at {self.uri} refused the credentials") from exc
         except UNAVAILABLE_ERRORS as exc:
             raise GraphUnavailable(f"Neo4j is not reachable at {self.uri}: {exc}") from exc
 

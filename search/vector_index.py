@@ -93,6 +93,10 @@ class VectorIndex(Protocol):
         """How many distinct items (uids) the index holds."""
         ...
 
+    def vectors(self) -> np.ndarray:
+        """Every stored vector, in storage order."""
+        ...
+
     def save(self, directory: Path, watermark: str = "") -> Path:
         """Write the index to `directory`, replacing any previous version atomically."""
         ...
@@ -150,6 +154,10 @@ class FaissVectorIndex:
     def item_count(self) -> int:
         """How many distinct items (uids) the index holds."""
         return len(self._ids_by_uid)
+
+    def vectors(self) -> np.ndarray:
+        """Every stored vector, in storage order: for baselines in benchmarks and for export."""
+        return self._index.index.reconstruct_n(0, self.count())
 
     def uids(self) -> set[str]:
         """The items present, for incremental catch-up against the graph."""

@@ -63,6 +63,10 @@ class VectorIndexContract:
         index, _ = self.filled()
         assert (index.count(), index.item_count()) == (6, 3)
 
+    def test_vectors_returns_what_was_stored(self) -> None:
+        index, vectors = self.filled()
+        np.testing.assert_allclose(index.vectors(), vectors, atol=1e-6)
+
     def test_nearest_is_the_vector_itself_with_cosine_one(self) -> None:
         index, vectors = self.filled()
         hits = index.search(vectors[4], k=3)
