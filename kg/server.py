@@ -33,12 +33,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,20 +47,18 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
 from kcrm.config import Settings
 from kcrm.errors import Neo4jServerError
+from kcrm.kg.neo4j_conf import (
+    HOST, MAIN_CLASS, admin_command, cds_flags, java_command, render_conf,
+    render_server_logs_xml, render_user_logs_xml,
+)
+from kcrm.kg.processes import (
+    cmdline_of, java_version, port_in_use, port_owner, process_alive, send_signal, tail, wait_exit,
+)
 
 log = logging.getLogger(__name__)
 
 POM_PATH = Path(__file__).resolve().parent / "neo4j-server" / "pom.xml"
 """The Maven build that resolves Neo4j and copies it into `<home>/lib`."""
-
-MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
-"""What the tarball's `bin/neo4j console` ends up running, minus the launcher script."""
-
-ADMIN_CLASS = "org.neo4j.cli.AdminTool"
-"""`neo4j-admin`'s in-process entry point; it finds the home and conf through NEO4J_HOME/NEO4J_CONF."""
-
-HOST = "127.0.0.1"
-"""The only address the bundled server ever binds: it is a local development/test server."""
 
 INSTALL_MARKER = ".kcrm-install.json"
 PID_FILE = "kcrm-neo4j.pid"
@@ -72,33 +69,10 @@ MIN_JAVA = 17
 MIN_PASSWORD_LENGTH = 8
 """Neo4j 5's default `dbms.security.auth_minimum_password_length`; shorter passwords are refused."""
 
-JVM_FLAGS: tuple[str, ...] = (
-    # The subset of 5.26's stock `server.jvm.additional` that matters on Java 17 (see DESIGN.md):
-    # without the add-opens and the netty flag start-up fails with a LinkageError on
-    # java.nio.DirectByteBuffer. `-XX:+AlwaysPreTouch` is left out on purpose: it commits the whole
-    # heap up front, which slows start-up and inflates the resident size of a development server.
-    "-XX:+UseG1GC",
-    "-XX:-OmitStackTraceInFastThrow",
-    "-XX:+UnlockExperimentalVMOptions",
-    "-XX:+TrustFinalNonStaticFields",
-    "-XX:+DisableExplicitGC",
-    "-Djdk.nio.maxCachedBufferSize=1024",
-    "-Dio.netty.tryReflectionSetAccessible=true",
-    "-Djdk.tls.ephemeralDHKeySize=2048",
-    "-Djdk.tls.rejectClientInitiatedRenegotiation=true",
-    "--add-opens=java.base/java.nio=ALL-UNNAMED",
-    "--add-opens=java.base/java.io=ALL-UNNAMED",
-    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-    "-Dlog4j2.disable.jmx=true",
-    "-Dlog4j.layout.jsonTemplate.maxStringLength=32768",
-    "-Dfile.encoding=UTF-8",
-)
-
 _DETACH_SCRIPT = '"$@" </dev/null >>"$KCRM_CONSOLE_LOG" 2>&1 & echo $!'
 """Runs the command line given as arguments in the background, output to the console log; prints its pid."""
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 
 
 @dataclass(frozen=True)
@@ -117,247 +91,9 @@ class ServerStatus:
 # --------------------------------------------------------------------------- pure helpers
 
 
-def validate_size(value: str, what: str) -> str:
-    """Check a JVM-style size ("1g", "512m") early, so a typo fails here and not inside Java."""
-    if not _SIZE.match(value.strip()):
-        raise Neo4jServerError(f"{what} must look like 512m or 2g, not {value!r}")
-    return value.strip()
-
-
-def render_conf(settings: Settings) -> str:
-    """neo4j.conf for the bundled server, written before every start so settings changes apply.
-
-    Everything binds to 127.0.0.1; https is off (a loopback development server has no
-    certificate); usage reporting and browser telemetry are off (no network, no surprises);
-    the query log is off because a development server gains nothing from logging every query
-    and the disk writes slow tests down; transaction logs are not preallocated (see below). Authentication stays on: the initial password is set
-    by `neo4j-admin dbms set-initial-password` before the first start.
-    """
-    home = settings.neo4j_home.resolve()
-    bolt, http = settings.neo4j_bolt_port, settings.neo4j_http_port
-    pagecache = validate_size(settings.neo4j_pagecache, "neo4j_pagecache")
-    lines = [
-        "# Written by kcrm (kcrm.kg.server) at every start; edits here are overwritten.",
-        "# Change kcrm's settings (KCRM_NEO4J_*) instead.",
-        f"server.directories.data={home / 'data'}",
-        f"server.directories.logs={home / 'logs'}",
-        f"server.directories.run={home / 'run'}",
-        f"server.directories.lib={home / 'lib'}",
-        f"server.directories.plugins={home / 'plugins'}",
-        f"server.directories.import={home / 'import'}",
-        f"server.default_listen_address={HOST}",
-        f"server.default_advertised_address={HOST}",
-        "server.bolt.enabled=true",
-        f"server.bolt.listen_address={HOST}:{bolt}",
-        f"server.bolt.advertised_address={HOST}:{bolt}",
-        "server.http.enabled=true",
-        f"server.http.listen_address={HOST}:{http}",
-        f"server.http.advertised_address={HOST}:{http}",
-        "server.https.enabled=false",
-        f"server.memory.pagecache.size={pagecache}",
-        "dbms.security.auth_enabled=true",
-        "dbms.usage_report.enabled=false",
-        "client.allow_telemetry=false",
-        "db.logs.query.enabled=OFF",
-        # Each database otherwise preallocates a 256 MiB transaction log file: half a gigabyte
-        # of disk for an empty development or test server.
-        "db.tx_log.preallocate=false",
-        # Bolt's netty waits a 5 s quiet period on shutdown although every database is already
-        # stopped by then; 1 s makes `stop()` (run after every test session) 4 s faster.
-        "internal.dbms.bolt.netty_server_shutdown_quiet_period=1",
-        f"server.logs.config={home / 'conf' / 'server-logs.xml'}",
-        f"server.logs.user.config={home / 'conf' / 'user-logs.xml'}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def render_server_logs_xml() -> str:
-    """log4j2 config of the server's internal logs (debug.log, http.log, query.log, security.log).
-
-    The tarball ships this file in conf/ and the Maven jars do not; without it Neo4j has no
-    debug.log, the first place to look when something goes wrong. Same layout as the stock file,
-    fewer rolled-over files (a development server).
-    """
-    appenders = "".join((
-        _rolling("DebugLog", "debug.log", _DEBUG_LAYOUT),
-        _rolling("HttpLog", "http.log", _PATTERN_LAYOUT),
-        _rolling("QueryLog", "query.log", _PATTERN_LAYOUT),
-        _rolling("SecurityLog", "security.log", _PATTERN_LAYOUT),
-    ))
-    loggers = "".join(
-        f'\n    <Logger name="{name}" level="INFO" additivity="false"><AppenderRef ref="{ref}"/></Logger>'
-        for name, ref in (("QueryLogger", "QueryLog"), ("HttpLogger", "HttpLog"), ("SecurityLogger", "SecurityLog"))
-    )
-    return _log4j_config(appenders, '\n    <Root level="INFO"><AppenderRef ref="DebugLog"/></Root>' + loggers)
-
-
-def render_user_logs_xml() -> str:
-    """log4j2 config of the user log (what the tarball writes to neo4j.log): to stdout only.
-
-    The server runs with `--console-mode` and its stdout goes to logs/console.log, so that one
-    file holds the start-up messages, errors and anything the JVM prints, in order; that is the
-    file `start()` quotes when the server dies.
-    """
-    appender = f'\n    <Console name="Console" target="SYSTEM_OUT">{_PATTERN_LAYOUT}</Console>'
-    return _log4j_config(appender, '\n    <Root level="INFO"><AppenderRef ref="Console"/></Root>')
-
-
-_DEBUG_LAYOUT = '<Neo4jDebugLogLayout pattern="%d{yyyy-MM-dd HH:mm:ss.SSSZ}{GMT+0} %-5p [%c{1.}] %m%n"/>'
-_PATTERN_LAYOUT = '<PatternLayout pattern="%d{yyyy-MM-dd HH:mm:ss.SSSZ}{GMT+0} %-5p %m%n"/>'
-
-
-def _rolling(name: str, file: str, layout: str) -> str:
-    """One size-rolled log file under server.directories.logs (resolved by Neo4j's config lookup)."""
-    return (f'\n    <RollingRandomAccessFile name="{name}" fileName="${{config:server.directories.logs}}/{file}"'
-            f' filePattern="$${{config:server.directories.logs}}/{file}.%02i">{layout}'
-            '<Policies><SizeBasedTriggeringPolicy size="20 MB"/></Policies>'
-            '<DefaultRolloverStrategy fileIndex="min" max="3"/></RollingRandomAccessFile>')
-
-
-def _log4j_config(appenders: str, loggers: str) -> str:
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<!-- Written by kcrm (kcrm.kg.server) at every start. -->\n'
-            '<Configuration status="ERROR" monitorInterval="30" packages="org.neo4j.logging.log4j">\n'
-            f'  <Appenders>{appenders}\n  </Appenders>\n  <Loggers>{loggers}\n  </Loggers>\n</Configuration>\n')
-
-
-def java_command(settings: Settings, java: str = "java", extra_flags: Sequence[str] = ()) -> list[str]:
-    """The full command line of the server process (no shell, so no quoting issues).
-
-    Heap is given as -Xms = -Xmx: neo4j.conf's heap settings are read only by the launcher
-    script we do not use, and an equal min/max avoids resizing pauses. `extra_flags` carries
-    the class-data-sharing options (see `LocalNeo4j._cds_flags`).
-    """
-    home = settings.neo4j_home.resolve()
-    heap = validate_size(settings.neo4j_heap, "neo4j_heap")
-    classpath = f"{home / 'lib'}/*{os.pathsep}{home / 'plugins'}/*"
-    return [
-        java, f"-Xms{heap}", f"-Xmx{heap}", *JVM_FLAGS, *extra_flags,
-        "-cp", classpath, MAIN_CLASS,
-        f"--home-dir={home}", f"--config-dir={home / 'conf'}", "--console-mode",
-    ]
-
-
-def admin_command(settings: Settings, args: list[str], java: str = "java") -> list[str]:
-    """`neo4j-admin <args>` run in-process from the same jars (no launcher script needed)."""
-    home = settings.neo4j_home.resolve()
-    return [java, "-Xmx256m", *JVM_FLAGS, "-cp", f"{home / 'lib'}/*", ADMIN_CLASS, *args]
-
-
-def cds_flags(archive: Path, partial: Path) -> list[str]:
-    """JVM flags for application class-data sharing (JEP 350 dynamic archives, Java 13+).
-
-    Neo4j loads ~20,000 classes at start-up, which on a small machine is most of its start
-    time. The first run records them (`-XX:ArchiveClassesAtExit`, written when the JVM exits
-    cleanly, i.e. at `stop()`); every later run maps the archive (`-XX:SharedArchiveFile`),
-    which roughly halves the time to Bolt-ready and lowers the resident size. The recording
-    run's ~900 "skipping signed jar" warnings are silenced; a rejected archive (other JDK
-    build, changed jars) only makes the JVM warn in console.log and run without it.
-    """
-    if archive.is_file():
-        return [f"-XX:SharedArchiveFile={archive}"]
-    return [f"-XX:ArchiveClassesAtExit={partial}", "-Xlog:cds=off,cds+dynamic=off"]
-
-
-def java_version(java: str) -> str | None:
-    """JAVA_VERSION from the JDK's `release` file (no extra process); None when not found."""
-    release = Path(os.path.realpath(java)).parent.parent / "release"
-    with contextlib.suppress(OSError):
-        match = re.search(r'^JAVA_VERSION="([^"]+)"', release.read_text(), re.MULTILINE)
-        if match:
-            return match.group(1)
-    return None
-
-
-def port_in_use(port: int, host: str = HOST) -> bool:
-    """True when something listens on host:port, or the port cannot be bound for another reason.
-
-    Binds with SO_REUSEADDR like a server would, so TIME_WAIT leftovers of a just-stopped
-    server do not count as "in use".
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-def port_owner(port: int) -> str | None:
-    """Best effort, Linux only: "pid N (command line)" of the process listening on the port.
-
-    Used only to make the "port in use" error actionable; returns None when it cannot tell
-    (another OS, or a process owned by another user).
-    """
-    inodes = _listening_inodes(port)
-    if not inodes:
-        return None
-    for proc in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError):
-            for fd in (proc / "fd").iterdir():
-                target = os.readlink(fd)
-                if target.startswith("socket:[") and target[8:-1] in inodes:
-                    return f"pid {proc.name} ({_short(_cmdline(int(proc.name)))})"
-    return None
-
-
-def _listening_inodes(port: int) -> set[str]:
-    """Socket inodes in LISTEN state (0A) on the port, from /proc/net/tcp{,6}."""
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(fields[9])
-    return inodes
-
-
-def _short(cmdline: str, limit: int = 160) -> str:
-    """A long java command line cut in the middle: the program and the main class both stay visible."""
-    if len(cmdline) <= limit:
-        return cmdline
-    program = cmdline.split(" ", 1)[0]
-    return f"{program} ... {cmdline[-(limit - len(program) - 5):]}"
-
-
-def _cmdline(pid: int) -> str:
-    """A process's command line as one string ("" when it is gone or unreadable)."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
-
-
 def pom_hash(pom: Path = POM_PATH) -> str:
     """SHA-256 of the pom: any change to it (a new Neo4j version) means reinstalling lib/."""
     return hashlib.sha256(pom.read_bytes()).hexdigest()
-
-
-def tail(path: Path, offset: int = 0, lines: int = 40) -> str:
-    """The last `lines` lines of a file from byte `offset` on (what this start wrote), for errors."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            text = handle.read().decode(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def process_alive(pid: int) -> bool:
-    """True when the pid exists and is not a zombie (a dead child we have not reaped yet)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (not Linux): kill(0) is all we know
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 # --------------------------------------------------------------------------- the server
@@ -609,12 +345,12 @@ class LocalNeo4j:
                 return
             pid = current.pid
             log.info("stopping neo4j (pid %s)", pid)
-            _signal(pid, signal.SIGTERM)
-            clean = _wait_exit(pid, timeout_s)
+            send_signal(pid, signal.SIGTERM)
+            clean = wait_exit(pid, timeout_s)
             if not clean:
                 log.warning("neo4j (pid %s) did not stop within %.0f s; killing it", pid, timeout_s)
-                _signal(pid, signal.SIGKILL)
-                if not _wait_exit(pid, 10):
+                send_signal(pid, signal.SIGKILL)
+                if not wait_exit(pid, 10):
                     raise Neo4jServerError(f"Neo4j (pid {pid}) survived SIGKILL")
             self._clear_run_files()
             with contextlib.suppress(Neo4jServerError, OSError):  # the server is stopped either way
@@ -644,7 +380,7 @@ class LocalNeo4j:
 
     def _is_our_server(self, pid: int) -> bool:
         """Guards against pid reuse: the process must be Neo4j started on this home."""
-        cmdline = _cmdline(pid)
+        cmdline = cmdline_of(pid)
         if not cmdline:
             return True  # no /proc to ask; trust the pid file
         return MAIN_CLASS in cmdline and f"--home-dir={self.home}" in cmdline
@@ -735,21 +471,6 @@ def _http_ready(url: str) -> bool:
 def _server_env(home: Path, conf_dir: Path) -> Mapping[str, str]:
     """The launcher script's environment variables, which some Neo4j code still consults."""
     return dict(os.environ, NEO4J_HOME=str(home), NEO4J_CONF=str(conf_dir))
-
-
-def _signal(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
-
-
-def _wait_exit(pid: int, timeout_s: float) -> bool:
-    """Wait for the process to be gone; True when it is."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not process_alive(pid):
-            return True
-        time.sleep(0.2)
-    return not process_alive(pid)
 
 
 def ensure_neo4j(settings: Settings) -> str:

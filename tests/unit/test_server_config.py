@@ -19,23 +19,17 @@ import pytest
 from kcrm.config import Settings
 from kcrm.errors import Neo4jServerError
 from kcrm.kg import server
-from kcrm.kg.server import (
-    INSTALL_MARKER,
+from kcrm.kg.neo4j_conf import (
     MAIN_CLASS,
-    LocalNeo4j,
     cds_flags,
-    ensure_neo4j,
     java_command,
-    neo4j_version_of,
-    pom_hash,
-    port_in_use,
-    port_owner,
     render_conf,
     render_server_logs_xml,
     render_user_logs_xml,
-    tail,
     validate_size,
 )
+from kcrm.kg.processes import port_in_use, port_owner, tail
+from kcrm.kg.server import INSTALL_MARKER, LocalNeo4j, ensure_neo4j, neo4j_version_of, pom_hash
 
 
 def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
