@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from kcrm.config import Settings
 from kcrm.errors import IndexNotReady, KcrmError
 from kcrm.kg.connection import Graph, connect
-from kcrm.search.semantic import SemanticSearch
+from kcrm.search.hybrid import HybridSearch
 from kcrm.search.service import load_search_service
 
 log = logging.getLogger(__name__)
@@ -20,10 +20,10 @@ class ServiceState:
 
     settings: Settings
     graph: Graph
-    search: SemanticSearch | None = None
+    search: HybridSearch | None = None
     index_error: str | None = field(default=None)
 
-    def require_search(self) -> SemanticSearch:
+    def require_search(self) -> HybridSearch:
         if self.search is None:
             raise IndexNotReady(self.index_error or "the search index is not loaded")
         return self.search

@@ -21,7 +21,7 @@ import numpy as np
 from kcrm import workflows
 from kcrm.config import Settings
 from kcrm.kg.server import LocalNeo4j
-from kcrm.search.semantic import SemanticSearch
+from kcrm.search.hybrid import HybridSearch
 from kcrm.search.service import load_search_service
 
 QUERIES = [
@@ -42,22 +42,28 @@ def _timed(fn):
     return result, time.perf_counter() - started
 
 
-def search_latency(search: SemanticSearch, n: int) -> dict[str, float]:
-    """p50/p99 of kcrm's search (embedding included); its vector scan against a numpy scan."""
+def search_latency(search: HybridSearch, n: int) -> dict[str, float]:
+    """p50/p99 of kcrm's search per mode (embedding included); its vector scan against a numpy scan."""
     queries = [QUERIES[i % len(QUERIES)] for i in range(n)]
-    full, embed, numpy_scan, faiss_scan = [], [], [], []
-    vectors = search.index.vectors()
+    full, lexical, dense_only, embed, numpy_scan, faiss_scan = [], [], [], [], [], []
+    dense = search.dense
+    vectors = dense.index.vectors()
     for query in queries:
         _, seconds = _timed(lambda: search.search(query, k=10))
         full.append(seconds * 1000)
-        vector, seconds = _timed(lambda: search.embedder.embed_queries([query]))
+        _, seconds = _timed(lambda: search.search(query, k=10, mode="lexical"))
+        lexical.append(seconds * 1000)
+        _, seconds = _timed(lambda: search.search(query, k=10, mode="dense"))
+        dense_only.append(seconds * 1000)
+        vector, seconds = _timed(lambda: dense.embedder.embed_queries([query]))
         embed.append(seconds * 1000)
         _, seconds = _timed(lambda: np.argpartition(-(vectors @ vector[0]), 50)[:50])
         numpy_scan.append(seconds * 1000)
-        _, seconds = _timed(lambda: search.index.search(vector, 50))
+        _, seconds = _timed(lambda: dense.index.search(vector, 50))
         faiss_scan.append(seconds * 1000)
     return {
         "search_p50_ms": _percentile(full, 50), "search_p99_ms": _percentile(full, 99),
+        "lexical_p50_ms": _percentile(lexical, 50), "dense_p50_ms": _percentile(dense_only, 50),
         "embed_query_p50_ms": _percentile(embed, 50),
         "faiss_scan_p50_ms": _percentile(faiss_scan, 50), "numpy_scan_p50_ms": _percentile(numpy_scan, 50),
         "faiss_vs_numpy_scan": _percentile(numpy_scan, 50) / _percentile(faiss_scan, 50),

@@ -134,19 +134,30 @@ class SemanticSearch:
 
     def search(self, query: str, k: int = 10, types: set[str] | None = None) -> list[Hit]:
         """Up to `k` items most similar to `query`, one hit per item, best first."""
-        text = _checked_query(query, k)
+        text = checked_query(query, k)
         if types is not None and not types:
             return []
-        vector = self.embedder.embed_queries([text])[0]
-        return [_to_hit(chunk, text) for chunk in self._best_per_item(vector, k, types)]
+        return [to_hit(chunk, text) for chunk in self.ranked_chunks(text, k, types)]
 
-    def _best_per_item(self, vector: Any, k: int, types: set[str] | None) -> list[ChunkHit]:
+    def ranked_chunks(self, query: str, k: int, types: set[str] | None = None,
+                      uids: set[str] | None = None) -> list[ChunkHit]:
+        """The best chunk of each of the `k` most similar items (only `uids`, if given), best first.
+
+        The query must already be checked (`checked_query`).
+        """
+        if (types is not None and not types) or (uids is not None and not uids):
+            return []
+        vector = self.embedder.embed_queries([query])[0]
+        return self._best_per_item(vector, k, types, uids)
+
+    def _best_per_item(self, vector: Any, k: int, types: set[str] | None,
+                       uids: set[str] | None = None) -> list[ChunkHit]:
         """Fetch chunks until `k` distinct items are found (items often match with several)."""
         total = self.index.count()
         fetch = min(total, max(4 * k, 32))
         while True:
             best: dict[str, ChunkHit] = {}
-            hits = self.index.search(vector, fetch, types)
+            hits = self.index.search(vector, fetch, types, uids)
             for hit in hits:
                 best.setdefault(hit.record.uid, hit)  # hits come best first
             if len(best) >= k or len(hits) < fetch or fetch >= total:
@@ -154,7 +165,8 @@ class SemanticSearch:
             fetch = min(total, fetch * 4)
 
 
-def _checked_query(query: str, k: int) -> str:
+def checked_query(query: str, k: int) -> str:
+    """The stripped query, or `BadQuery` saying what is wrong with it or with `k`."""
     text = query.strip() if isinstance(query, str) else ""
     if not text:
         raise BadQuery("the query must not be empty")
@@ -165,10 +177,12 @@ def _checked_query(query: str, k: int) -> str:
     return text
 
 
-def _to_hit(chunk: ChunkHit, query: str) -> Hit:
+def to_hit(chunk: ChunkHit, query: str, score: float | None = None) -> Hit:
+    """A result entry for a chunk: its item's fields and a snippet around the query's terms."""
     record = chunk.record
     return Hit(uid=record.uid, type=record.type, title=record.title, snippet=make_snippet(record.text, query),
-               score=chunk.score, chunk_id=record.chunk_id, language=record.language, meta=dict(record.meta))
+               score=chunk.score if score is None else score, chunk_id=record.chunk_id,
+               language=record.language, meta=dict(record.meta))
 
 
 def query_terms(query: str) -> list[str]:

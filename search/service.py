@@ -1,27 +1,52 @@
-"""Build the search index from the graph, and open it for serving.
+"""Build the search indexes from the graph, and open them for serving.
 
-The index is derived data: `build_search_index` reads every searchable item from Neo4j and
-publishes a new index atomically; `load_search_service` opens the published one.
+The indexes are derived data: `build_search_index` reads every searchable item from Neo4j once
+and publishes a new dense (FAISS) and a new lexical (BM25) index, each atomically, both stamped
+with the graph's watermark; `load_search_service` opens the published pair as one
+`HybridSearch`.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from kcrm.config import Settings
+from kcrm.errors import BadQuery
 from kcrm.kg.connection import Graph
 from kcrm.search.embedder import make_embedder
 from kcrm.search.from_graph import graph_watermark, searchable_items
+from kcrm.search.fusion import RRF, Fusion, ScoreFusion
+from kcrm.search.hybrid import HybridSearch, build_lexical_index
 from kcrm.search.semantic import SemanticSearch
+
+log = logging.getLogger(__name__)
 
 
 def build_search_index(settings: Settings, graph: Graph, progress: bool = False) -> Path:
-    """Embed the graph's cases, documents, policies and rules; swap the new index in."""
+    """Embed and index the graph's cases, documents, policies and rules; swap the new indexes in."""
     watermark = graph_watermark(graph)
-    index = SemanticSearch.build(list(searchable_items(graph)), make_embedder(settings), progress=progress)
-    return index.save(settings.index_dir, watermark=watermark)
+    items = list(searchable_items(graph))
+    lexical = build_lexical_index(items, progress=progress)
+    dense = SemanticSearch.build(items, make_embedder(settings), progress=progress)
+    lexical.save(settings.lexical_index_dir, watermark=watermark)
+    path = dense.save(settings.index_dir, watermark=watermark)
+    log.info("indexed %d items: %d chunks (dense), %d records (lexical)", len(items), dense.count(), lexical.count())
+    return path
 
 
-def load_search_service(settings: Settings) -> SemanticSearch:
-    """The published index with the embedder it was built with; `IndexNotReady` if absent."""
-    return SemanticSearch.load(settings.index_dir, make_embedder(settings))
+def make_fusion(settings: Settings) -> Fusion:
+    """The fusion the settings name, weighted (lexical, dense)."""
+    weights = (settings.search_lexical_weight, round(1.0 - settings.search_lexical_weight, 6))
+    choice = settings.search_fusion.strip().lower()
+    if choice == "minmax":
+        return ScoreFusion(weights=weights)
+    if choice == "rrf":
+        return RRF(weights=weights)
+    raise BadQuery(f"unknown KCRM_SEARCH_FUSION {settings.search_fusion!r}: use 'minmax' or 'rrf'")
+
+
+def load_search_service(settings: Settings) -> HybridSearch:
+    """The published indexes with the embedder they were built with; `IndexNotReady` if absent."""
+    return HybridSearch.load(settings.index_dir, settings.lexical_index_dir, make_embedder(settings),
+                             fusion=make_fusion(settings))

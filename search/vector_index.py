@@ -9,13 +9,8 @@ manifest's checksums catch the rare reader that straddled a swap, which then sim
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
 import json
 import logging
-import os
-import shutil
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,7 +21,8 @@ from typing import Any, Protocol
 import faiss
 import numpy as np
 
-from kcrm.errors import IndexIncompatible, IndexNotReady
+from kcrm.errors import IndexIncompatible
+from kcrm.search import atomic
 from kcrm.search.embedder import Embedder, l2_normalise
 
 log = logging.getLogger(__name__)
@@ -42,10 +38,6 @@ EXACT_SEARCH_LIMIT = 200_000
 # One query at a time needs no OpenMP team, and an idle team spinning beside the embedder's BLAS
 # threads made each search ~8 ms instead of ~1.3 ms on 2 cores. Concurrency comes from requests.
 FAISS_THREADS = 1
-
-
-class _TornRead(Exception):
-    """Files on disk disagree with the manifest (a swap happened mid-read, or corruption)."""
 
 
 @dataclass
@@ -81,8 +73,9 @@ class VectorIndex(Protocol):
         """Add chunks with their vectors (one row per record)."""
         ...
 
-    def search(self, vector: np.ndarray, k: int, types: set[str] | None = None) -> list[ChunkHit]:
-        """The `k` nearest chunks, best first, optionally only of the given item types."""
+    def search(self, vector: np.ndarray, k: int, types: set[str] | None = None,
+               uids: set[str] | None = None) -> list[ChunkHit]:
+        """The `k` nearest chunks, best first, optionally only of the given item types and items."""
         ...
 
     def count(self) -> int:
@@ -200,18 +193,28 @@ class FaissVectorIndex:
             self._selectors[key] = (len(allowed), selector)
         return self._selectors[key]
 
-    def search(self, vector: np.ndarray, k: int, types: set[str] | None = None) -> list[ChunkHit]:
-        """The `k` nearest chunks, best first; a type filter applies inside FAISS, not after it."""
+    def _uid_selector(self, uids: set[str], types: set[str] | None) -> tuple[int, Any]:
+        """How many chunks belong to these items (of these types), and a FAISS selector for them."""
+        allowed = [i for uid in uids for i in self._ids_by_uid.get(uid, ())
+                   if types is None or self._records[i].type in types]
+        return len(allowed), faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+
+    def search(self, vector: np.ndarray, k: int, types: set[str] | None = None,
+               uids: set[str] | None = None) -> list[ChunkHit]:
+        """The `k` nearest chunks, best first; type and item filters apply inside FAISS, not after it."""
         query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         if query.shape[1] != self.dim:
             raise ValueError(f"query vector has {query.shape[1]} dimensions, the index {self.dim}")
         params = None
         available = self.count()
-        if types is not None:
+        selector = None
+        if uids is not None:
+            available, selector = self._uid_selector(uids, types)
+        elif types is not None:
             available, selector = self._type_selector(types)
-            if selector is not None:
-                params = faiss.SearchParameters()
-                params.sel = selector
+        if selector is not None:
+            params = faiss.SearchParameters()
+            params.sel = selector
         k = min(k, available)
         if k <= 0:
             return []
@@ -224,16 +227,7 @@ class FaissVectorIndex:
     def save(self, directory: Path, watermark: str = "") -> Path:
         """Write to `directory` via a fsynced temporary sibling, then swap it in atomically."""
         target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_siblings(target)
-        staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex}"
-        staging.mkdir()
-        try:
-            self.manifest = self._write_files(staging, watermark)
-            _fsync_dir(staging)
-            _swap_into_place(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        self.manifest = atomic.publish_directory(target, lambda staging: self._write_files(staging, watermark))
         log.info("saved vector index to %s: %d chunks, %d items", target, self.count(), self.item_count())
         return target
 
@@ -242,8 +236,8 @@ class FaissVectorIndex:
         lines = [json.dumps({"id": i, **asdict(record)}, ensure_ascii=False, default=str)
                  for i, record in sorted(self._records.items())]
         chunks = ("\n".join(lines) + "\n" if lines else "").encode("utf-8")
-        _write_durably(directory / VECTORS_FILE, vectors)
-        _write_durably(directory / CHUNKS_FILE, chunks)
+        atomic.write_durably(directory / VECTORS_FILE, vectors)
+        atomic.write_durably(directory / CHUNKS_FILE, chunks)
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "build_id": uuid.uuid4().hex,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -251,9 +245,9 @@ class FaissVectorIndex:
             "embedder": {"name": self.embedder_name, "dim": self.dim},
             "index": {"kind": self.kind, "metric": "inner_product"},
             "counts": {"chunks": self.count(), "items": self.item_count()},
-            "files": {VECTORS_FILE: _sha256(vectors), CHUNKS_FILE: _sha256(chunks)},
+            "files": {VECTORS_FILE: atomic.sha256(vectors), CHUNKS_FILE: atomic.sha256(chunks)},
         }
-        _write_durably(directory / MANIFEST_FILE,
+        atomic.write_durably(directory / MANIFEST_FILE,
                        json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
         return manifest
 
@@ -261,14 +255,7 @@ class FaissVectorIndex:
     def load(cls, directory: Path, expect: Embedder | None = None, attempts: int = 3) -> FaissVectorIndex:
         """Load a saved index, refusing one built for another embedder than `expect`."""
         directory = Path(directory)
-        for attempt in range(1, attempts + 1):
-            try:
-                return cls._load_once(directory, expect)
-            except _TornRead as exc:
-                log.warning("index at %s changed or is damaged (%s); attempt %d of %d", directory, exc,
-                            attempt, attempts)
-                time.sleep(0.05 * attempt)
-        raise IndexNotReady(f"the search index at {directory} is damaged: run `kcrm reindex`")
+        return atomic.load_consistent(lambda: cls._load_once(directory, expect), directory, attempts)
 
     @classmethod
     def _load_once(cls, directory: Path, expect: Embedder | None) -> FaissVectorIndex:
@@ -280,14 +267,8 @@ class FaissVectorIndex:
                 f"({embedder['dim']}-d) but the configured one is {expect.name!r} ({expect.dim}-d): "
                 "run `kcrm reindex`"
             )
-        try:
-            vectors = (directory / VECTORS_FILE).read_bytes()
-            chunks = (directory / CHUNKS_FILE).read_bytes()
-        except FileNotFoundError as exc:
-            raise _TornRead(f"missing {exc.filename}") from exc
-        for name, data in ((VECTORS_FILE, vectors), (CHUNKS_FILE, chunks)):
-            if _sha256(data) != manifest["files"].get(name):
-                raise _TornRead(f"checksum mismatch in {name}")
+        files = atomic.read_checked(directory, manifest, [VECTORS_FILE, CHUNKS_FILE])
+        vectors, chunks = files[VECTORS_FILE], files[CHUNKS_FILE]
         index = cls(int(embedder["dim"]), embedder["name"], manifest["index"]["kind"])
         stored = faiss.deserialize_index(np.frombuffer(vectors, dtype=np.uint8))
         if not isinstance(stored, faiss.IndexIDMap2) or stored.d != index.dim:
@@ -301,7 +282,7 @@ class FaissVectorIndex:
             index._ids_by_uid.setdefault(record.uid, []).append(chunk_id)
         stored_ids = set(faiss.vector_to_array(index._index.id_map).tolist())
         if stored_ids != set(index._records) or index.count() != manifest["counts"]["chunks"]:
-            raise _TornRead("vectors and chunk metadata disagree")
+            raise atomic.TornRead("vectors and chunk metadata disagree")
         index._next_id = max(stored_ids, default=-1) + 1
         index.manifest = manifest
         log.info("loaded vector index from %s: %d chunks, %d items, watermark %r", directory,
@@ -310,89 +291,4 @@ class FaissVectorIndex:
 
 
 def _read_manifest(directory: Path) -> dict[str, Any]:
-    path = directory / MANIFEST_FILE
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise IndexNotReady(f"no search index at {directory}: run `kcrm reindex`") from None
-    except (OSError, ValueError) as exc:
-        raise IndexNotReady(f"unreadable manifest {path}: {exc}") from exc
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexIncompatible(
-            f"the search index at {directory} has format {manifest.get('format')!r} version "
-            f"{manifest.get('format_version')!r}; this kcrm reads version {FORMAT_VERSION}: run `kcrm reindex`"
-        )
-    return manifest
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    """Write and fsync one file, so a crash after the swap cannot leave it empty."""
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Persist a directory's entries (new files, renames); a no-op where the OS cannot."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two directories in one atomic step (Linux renameat2); False where unsupported."""
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError, TypeError):
-        return False
-    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    if result == 0:
-        return True
-    errno = ctypes.get_errno()
-    log.debug("renameat2 exchange unavailable (errno %d); falling back to two renames", errno)
-    return False
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Make `staging` the new `target`; afterwards `staging` holds the old version, if any."""
-    if not target.exists():
-        os.rename(staging, target)
-    elif not _exchange(staging, target):
-        # Two renames leave a moment with no index at all, never a mixed one; undo on failure.
-        parked = target.parent / f".{target.name}.old-{uuid.uuid4().hex}"
-        os.rename(target, parked)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            os.rename(parked, target)
-            raise
-        os.rename(parked, staging)
-    _fsync_dir(target.parent)
-
-
-def _remove_stale_siblings(target: Path, older_than_s: float = 3600.0) -> None:
-    """Clear staging directories left by a crashed save (old enough not to be in progress)."""
-    cutoff = time.time() - older_than_s
-    for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
-        for path in target.parent.glob(pattern):
-            try:
-                if path.stat().st_mtime < cutoff:
-                    shutil.rmtree(path, ignore_errors=True)
-            except OSError:
-                continue
+    return atomic.read_manifest(directory, FORMAT, FORMAT_VERSION, MANIFEST_FILE)

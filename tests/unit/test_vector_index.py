@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from kcrm.errors import BadQuery, IndexNotReady
-from kcrm.search import vector_index
+from kcrm.search import atomic
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.semantic import IndexItem, SemanticSearch, make_snippet, query_terms
 from kcrm.search.vector_index import (
@@ -130,7 +130,7 @@ class TestFaissVectorIndex(VectorIndexContract):
         old.save(tmp_path / "index", watermark="old")
         new = FaissVectorIndex(16, "test-embedder")
         new.add([record("NEW")], unit_vectors(1, 16, seed=9))
-        real_write = vector_index._write_durably
+        real_write = atomic.write_durably
 
         def write_then_fail(path: Path, data: bytes) -> None:
             if path.name == CHUNKS_FILE:
@@ -138,7 +138,7 @@ class TestFaissVectorIndex(VectorIndexContract):
                 raise OSError("disk full")
             real_write(path, data)
 
-        monkeypatch.setattr(vector_index, "_write_durably", write_then_fail)
+        monkeypatch.setattr(atomic, "write_durably", write_then_fail)
         with pytest.raises(OSError, match="disk full"):
             new.save(tmp_path / "index", watermark="new")
         monkeypatch.undo()
@@ -149,7 +149,7 @@ class TestFaissVectorIndex(VectorIndexContract):
 
     def test_replacing_an_index_without_atomic_exchange(self, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(vector_index, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)
         first, _ = self.filled()
         first.save(tmp_path / "index", watermark="one")
         first.save(tmp_path / "index", watermark="two")

@@ -1,0 +1,102 @@
+"""Per-item field values as arrays: filter masks and facet counts in a few numpy operations.
+
+Built once from the lexical index's records (one per item). Each filterable field becomes a
+column of small integer codes; a filter becomes a boolean mask over items, and facet counts over
+any set of items are one `bincount` per field. Dates (a case's opening, a document's
+publication, a policy's effective date) are ISO days, so ranges compare as strings, and the
+date histogram counts items per month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kcrm.search.filters import FILTER_FIELDS, SearchFilter
+from kcrm.search.vector_index import ChunkRecord
+
+DATE_KEYS = ("openedAt", "publishedAt", "effectiveFrom")
+# Names are matched by containment (`product:X200` finds "Skylark X200 Router"); codes exactly.
+CONTAINS_FIELDS = frozenset({"product", "customer", "topic"})
+MONTH_FACET = "month"
+
+
+def field_value(record: ChunkRecord, name: str) -> str | None:
+    """The record's value for a filter field, as stored (None when it has none)."""
+    if name == "type":
+        return record.type
+    if name == "language":
+        return record.language or None
+    value = record.meta.get(name)
+    return str(value) if value not in (None, "") else None
+
+
+def record_date(record: ChunkRecord) -> str:
+    """The item's ISO day ('' when it has no date)."""
+    for key in DATE_KEYS:
+        value = record.meta.get(key)
+        if value:
+            return str(value)[:10]
+    return ""
+
+
+class FacetTable:
+    """Filterable fields of every item, aligned with the records they came from."""
+
+    def __init__(self, records: Sequence[ChunkRecord]) -> None:
+        self.size = len(records)
+        self.row_of_uid = {record.uid: row for row, record in enumerate(records)}
+        self.uids = [record.uid for record in records]
+        self.values: dict[str, list[str]] = {}
+        self.codes: dict[str, np.ndarray] = {}
+        for name in FILTER_FIELDS:
+            index: dict[str, int] = {}
+            codes = np.full(self.size, -1, dtype=np.int32)
+            for row, record in enumerate(records):
+                value = field_value(record, name)
+                if value is not None:
+                    codes[row] = index.setdefault(value, len(index))
+            self.values[name] = list(index)
+            self.codes[name] = codes
+        self.dates = np.array([record_date(record) for record in records], dtype="<U10")
+
+    def _allowed_codes(self, name: str, wanted: frozenset[str]) -> list[int]:
+        if name in CONTAINS_FIELDS:
+            return [code for code, value in enumerate(self.values[name])
+                    if any(w in value.lower() for w in wanted)]
+        return [code for code, value in enumerate(self.values[name]) if value.lower() in wanted]
+
+    def mask(self, flt: SearchFilter | None) -> np.ndarray | None:
+        """Which items pass `flt` (None: no filter, all pass)."""
+        if flt is None or flt.empty:
+            return None
+        mask = np.ones(self.size, dtype=bool)
+        for name, wanted in flt.fields.items():
+            mask &= np.isin(self.codes[name], self._allowed_codes(name, wanted))
+        if flt.date_from or flt.date_to:
+            mask &= self.dates != ""
+            if flt.date_from:
+                mask &= self.dates >= flt.date_from
+            if flt.date_to:
+                mask &= self.dates <= flt.date_to
+        return mask
+
+    def counts(self, rows: np.ndarray) -> dict[str, dict[str, int]]:
+        """Facet counts over the given items (a boolean mask or row indexes), largest first."""
+        selected = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, dtype=np.int64)
+        out: dict[str, dict[str, int]] = {}
+        for name in FILTER_FIELDS:
+            codes = self.codes[name][selected]
+            codes = codes[codes >= 0]
+            tally = np.bincount(codes, minlength=len(self.values[name]))
+            order = sorted(np.flatnonzero(tally).tolist(), key=lambda c: (-tally[c], self.values[name][c]))
+            out[name] = {self.values[name][c]: int(tally[c]) for c in order}
+        months, tally = np.unique(self.dates[selected].astype("<U7"), return_counts=True)
+        out[MONTH_FACET] = {m: int(n) for m, n in zip(months.tolist(), tally.tolist()) if m.strip()}
+        return out
+
+    def newest_first(self, mask: np.ndarray | None) -> np.ndarray:
+        """Rows passing `mask`, newest date first (undated last), for browsing without words."""
+        rows = np.arange(self.size) if mask is None else np.flatnonzero(mask)
+        return rows[np.lexsort((-rows, self.dates[rows]))[::-1]]

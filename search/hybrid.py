@@ -1,0 +1,230 @@
+"""Hybrid search: lexical (BM25) and dense (FAISS) retrieval side by side, fused into one list.
+
+Each retriever ranks items (one entry per item, represented by its best record); the two
+candidate lists, `depth` deep, are fused and the top `k` returned. `mode` picks one retriever
+alone, which is how `kcrm eval search` measures each against the fusion in the same run.
+
+Field filters (from the query string or parameters) restrict both retrievers before ranking.
+Facets count the match set after filters: every item BM25 matches plus the dense side's
+`depth` nearest (dense similarity has no natural cut-off, so its candidates stand for its
+matches). A query of filters alone browses the filtered items, newest first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+import numpy as np
+from tqdm import tqdm
+
+from kcrm.errors import BadQuery
+from kcrm.search.embedder import Embedder
+from kcrm.search.facets import FacetTable
+from kcrm.search.filters import SearchFilter, make_filter, parse_query
+from kcrm.search.fusion import RRF, Fusion
+from kcrm.search.lexical import BM25Index, LexicalIndex
+from kcrm.search.semantic import MAX_K, Hit, IndexItem, SemanticSearch, checked_query, to_hit
+from kcrm.search.tokenizer import Analyzer
+from kcrm.search.vector_index import ChunkHit, ChunkRecord
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "lexical", "dense"]
+MODES: tuple[str, ...] = get_args(Mode)
+DEFAULT_DEPTH = 100
+
+
+def build_lexical_index(items: Iterable[IndexItem], analyzer: Analyzer | None = None,
+                        progress: bool = False) -> BM25Index:
+    """Index each item whole (title + text) for BM25: one record per item.
+
+    Whole items rank better than their passages on SciFact (BM25's length normalisation already
+    handles long texts), and one record per item makes filters and facets count items.
+    """
+    index = BM25Index(analyzer)
+    batch: list[ChunkRecord] = []
+    seen: set[str] = set()
+    for item in tqdm(items, unit="item", desc="lexical", disable=not progress):
+        if item.uid in seen:
+            continue
+        seen.add(item.uid)
+        batch.append(ChunkRecord(chunk_id=item.uid, uid=item.uid, type=item.type, title=item.title,
+                                 text=item.text, language=item.language, meta=dict(item.meta),
+                                 start=0, end=len(item.text)))
+        if len(batch) >= 1000:
+            index.add(batch)
+            batch = []
+    index.add(batch)
+    return index
+
+
+def best_per_item(hits: Iterable[ChunkHit], k: int) -> list[ChunkHit]:
+    """The first (best) hit of each item, in order, at most `k`."""
+    best: dict[str, ChunkHit] = {}
+    for hit in hits:
+        best.setdefault(hit.record.uid, hit)
+        if len(best) >= k:
+            break
+    return list(best.values())
+
+
+@dataclass
+class SearchPage:
+    """One answer: the hits, how many items matched, facet counts, and what was searched."""
+
+    hits: list[Hit]
+    total: int
+    text: str
+    filters: SearchFilter
+    facets: dict[str, dict[str, int]] | None = None
+    mode: str = "hybrid"
+
+
+class HybridSearch:
+    """One search service over a lexical and a dense index built from the same items."""
+
+    def __init__(self, dense: SemanticSearch, lexical: LexicalIndex, fusion: Fusion | None = None,
+                 depth: int = DEFAULT_DEPTH) -> None:
+        if depth < 1:
+            raise ValueError("depth must be at least 1")
+        self.dense = dense
+        self.lexical = lexical
+        self.fusion: Fusion = fusion or RRF()
+        self.depth = depth
+        self._table: tuple[int, FacetTable] | None = None
+
+    def facet_table(self) -> FacetTable:
+        """Field values of every item, aligned with the lexical index's records (built on first use)."""
+        if self._table is None or self._table[0] != self.lexical.count():
+            records = self.lexical.records()
+            self._table = (len(records), FacetTable(records))
+        return self._table[1]
+
+    @classmethod
+    def load(cls, dense_dir: Path, lexical_dir: Path, embedder: Embedder, analyzer: Analyzer | None = None,
+             fusion: Fusion | None = None) -> HybridSearch:
+        """Open both published indexes; `IndexNotReady` if either is missing or incompatible."""
+        dense = SemanticSearch.load(dense_dir, embedder)
+        lexical = BM25Index.load(lexical_dir, analyzer)
+        if dense.index.watermark != lexical.watermark:  # type: ignore[attr-defined]
+            log.warning("the dense (%r) and lexical (%r) indexes come from different builds; run `kcrm reindex`",
+                        dense.index.watermark, lexical.watermark)  # type: ignore[attr-defined]
+        search = cls(dense, lexical, fusion)
+        search.facet_table()  # built now, not on the first request
+        return search
+
+    @property
+    def item_count(self) -> int:
+        """Distinct items searchable."""
+        return self.dense.item_count
+
+    @property
+    def chunk_count(self) -> int:
+        """Passages in the dense index."""
+        return self.dense.chunk_count
+
+    def lexical_ranking(self, query: str, k: int, types: set[str] | None = None) -> list[ChunkHit]:
+        """The best record of each of the `k` best items by BM25."""
+        if types is not None and not types:
+            return []
+        fetch = max(k, 1)
+        total = self.lexical.count()
+        while True:
+            hits = self.lexical.search(query, fetch, types)
+            best = best_per_item(hits, k)
+            if len(best) >= k or len(hits) < fetch or fetch >= total:
+                return best
+            fetch = min(total, fetch * 4)
+
+    def candidates(self, query: str, depth: int,
+                   types: set[str] | None = None) -> tuple[list[ChunkHit], list[ChunkHit]]:
+        """Both retrievers' item rankings, `depth` deep: (lexical, dense)."""
+        return self.lexical_ranking(query, depth, types), self.dense.ranked_chunks(query, depth, types)
+
+    def fuse(self, lexical: list[ChunkHit], dense: list[ChunkHit], fusion: Fusion | None = None) -> list[ChunkHit]:
+        """Fuse two item rankings; each item keeps the record of the list that ranked it higher.
+
+        Fused scores are scaled to [0, 1] (1: first in both lists), so that consumers which
+        weigh hits by score (expert finding) see a spread like that of cosines.
+        """
+        fusion = fusion or self.fusion
+        fused = fusion.fuse([[(h.record.uid, h.score) for h in lexical], [(h.record.uid, h.score) for h in dense]])
+        ceiling = fusion.ceiling(2) or 1.0
+        rank = {}
+        for hits in (lexical, dense):
+            for position, hit in enumerate(hits):
+                if hit.record.uid not in rank or position < rank[hit.record.uid][0]:
+                    rank[hit.record.uid] = (position, hit.record)
+        return [ChunkHit(rank[uid][1], score / ceiling) for uid, score in fused]
+
+    def ranked(self, query: str, k: int, types: set[str] | None = None, mode: str = "hybrid") -> list[ChunkHit]:
+        """The `k` best items as (record, score) in the given mode; the query is not re-checked."""
+        return self._rank(query, k, mode, types, None)[0]
+
+    def _rank(self, text: str, k: int, mode: str, types: set[str] | None,
+              mask: np.ndarray | None) -> tuple[list[ChunkHit], np.ndarray | None, list[ChunkHit]]:
+        """Ranked items, the BM25 scores of every record (None in dense mode), the dense candidates."""
+        if mode not in MODES:
+            raise BadQuery(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        lexical_scores = dense = None
+        lexical: list[ChunkHit] = []
+        depth = k if mode != "hybrid" else max(k, self.depth)
+        if mode != "dense":
+            lexical_scores = self.lexical.scores(text)
+            if types is not None:
+                lexical_scores = np.where(self.facet_table().mask(make_filter({"type": types})), lexical_scores, 0.0)
+            if mask is not None:
+                lexical_scores = np.where(mask, lexical_scores, 0.0)
+            lexical = self.lexical.top(lexical_scores, depth)
+        if mode != "lexical":
+            table_uids = self.facet_table().uids
+            uids = None if mask is None else {table_uids[i] for i in np.flatnonzero(mask).tolist()}
+            dense = self.dense.ranked_chunks(text, max(k, self.depth), types, uids)
+        if mode == "lexical":
+            return lexical[:k], lexical_scores, []
+        if mode == "dense":
+            return dense[:k], None, dense
+        return self.fuse(lexical, dense)[:k], lexical_scores, dense
+
+    def search(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid") -> list[Hit]:
+        """Up to `k` items for `query`, one hit per item, best first.
+
+        Scores are cosines (dense), BM25 (lexical) or fused scores scaled to [0, 1] (hybrid):
+        they order one response and are not comparable across modes.
+        """
+        return self.page(query, k, types, mode).hits
+
+    def page(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid",
+             filters: SearchFilter | None = None, facets: bool = False) -> SearchPage:
+        """Hits for `query` after its `field:value` filters and `filters`, with facet counts if asked."""
+        text, parsed = parse_query(query if isinstance(query, str) else "")
+        flt = parsed.merged(filters) if filters is not None else parsed
+        if types is not None:
+            flt = flt.merged(make_filter({"type": types}))
+        if text or flt.empty:
+            text = checked_query(text, k)  # BadQuery for an empty or over-long query, or a bad k
+        elif not 1 <= k <= MAX_K:
+            raise BadQuery(f"k must be between 1 and {MAX_K}, not {k}")
+        if types is not None and not types:
+            return SearchPage([], 0, text, flt, None, mode)
+        table = self.facet_table()
+        mask = table.mask(flt)
+        if not text:
+            records = self.lexical.records()
+            rows = table.newest_first(mask)
+            hits = [to_hit(ChunkHit(records[row], 0.0), "") for row in rows[:k].tolist()]
+            return SearchPage(hits, len(rows), text, flt, table.counts(rows) if facets else None, mode)
+        ranked, lexical_scores, dense = self._rank(text, k, mode, None, mask)
+        matched = np.zeros(table.size, dtype=bool)
+        if lexical_scores is not None:
+            matched |= lexical_scores > 0
+        for hit in dense:
+            row = table.row_of_uid.get(hit.record.uid)
+            if row is not None:
+                matched[row] = True
+        return SearchPage([to_hit(hit, text) for hit in ranked], int(matched.sum()), text, flt,
+                          table.counts(matched) if facets else None, mode)
