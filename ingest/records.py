@@ -38,6 +38,20 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A relationship declared on its own (an order line), between nodes that other records create."""
+
+    type: str
+    start_uid: str
+    start_type: str
+    end_uid: str
+    end_type: str
+    props: dict[str, Any]
+    source: str
+    line: int
+
+
+@dataclass(frozen=True)
 class Problem:
     """Why a record (or one of its fields) was rejected: which source, which record, which field."""
 
@@ -46,9 +60,13 @@ class Problem:
     uid: str
     field: str
     reason: str
+    locator: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "line": self.line, "uid": self.uid, "field": self.field, "reason": self.reason}
+        out = {"source": self.source, "line": self.line, "uid": self.uid, "field": self.field, "reason": self.reason}
+        if self.locator:
+            out["locator"] = self.locator
+        return out
 
 
 def _rel_from_json(raw: Any) -> RelRef:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from kcrm.errors import OntologyError
-from kcrm.ingest.records import Problem, Record, RelRef
+from kcrm.ingest.records import Link, Problem, Record, RelRef
 from kcrm.ontology.model import Ontology, PropertySpec
 
 MAX_UID_LENGTH = 200
@@ -139,3 +139,22 @@ def validate_record(ontology: Ontology, record: Record) -> tuple[Record | None, 
     if problems:
         return None, problems
     return Record(record.type, record.uid, props, tuple(rels), record.source, record.line), []
+
+
+def validate_link(ontology: Ontology, link: Link) -> tuple[Link | None, list[Problem]]:
+    """Check a stand-alone relationship against the ontology; return it with converted properties."""
+    uid = f"{link.start_uid}->{link.end_uid}"
+    where = f"rels.{link.type}"
+    start = Record(link.start_type, link.start_uid, {}, (), link.source, link.line)
+    rel = RelRef(link.type, link.end_uid, link.end_type, outgoing=True, props=link.props)
+    try:
+        ontology.class_spec(link.start_type)
+    except OntologyError as exc:
+        return None, [Problem(link.source, link.line, uid, "from.class", str(exc))]
+    if max(len(link.start_uid), len(link.end_uid)) > MAX_UID_LENGTH:
+        return None, [Problem(link.source, link.line, uid, where, f"a uid is longer than {MAX_UID_LENGTH} characters")]
+    clean, errors = _check_rel(ontology, start, rel)
+    if clean is None:
+        return None, [Problem(link.source, link.line, uid, name, reason) for name, reason in errors]
+    return Link(link.type, link.start_uid, link.start_type, link.end_uid, link.end_type, clean.props,
+                link.source, link.line), []

@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from kcrm.ingest.records import Problem, Record
+from kcrm.ingest.records import Link, Problem, Record
 from kcrm.kg.connection import Graph
 from kcrm.ontology.model import Ontology
 
@@ -111,6 +111,14 @@ def _relationship_groups(records: Iterable[Record]) -> dict[tuple[str, str, str]
     return groups
 
 
+def _add_links(groups: dict[tuple[str, str, str], list[dict[str, Any]]], links: Iterable[Link]) -> None:
+    for link in links:
+        groups[(link.start_type, link.type, link.end_type)].append({
+            "start": link.start_uid, "end": link.end_uid, "props": link.props,
+            "sourceRecord": f"{link.source}:{link.line}", "uid": f"{link.start_uid}->{link.end_uid}",
+        })
+
+
 class GraphLoader:
     """Writes validated records to Neo4j in batches of `batch_size` per transaction."""
 
@@ -120,14 +128,19 @@ class GraphLoader:
         self.batch_size = batch_size
         self.progress = progress
 
-    def load(self, records: list[Record], source: str, report: LoadReport | None = None) -> LoadReport:
-        """Upsert all nodes first, then all relationships (so every end exists when linked)."""
+    def load(self, records: list[Record], source: str, report: LoadReport | None = None,
+             links: Iterable[Link] = ()) -> LoadReport:
+        """Upsert all nodes first, then all relationships (so every end exists when linked).
+
+        `links` are relationships declared on their own (order lines); they join the others.
+        """
         report = report or LoadReport()
         now = datetime.now(timezone.utc).isoformat()
         by_label: dict[str, list[Record]] = defaultdict(list)
         for record in records:
             by_label[self.ontology.class_spec(record.type).name].append(record)
         groups = _relationship_groups(records)
+        _add_links(groups, links)
         total = len(records) + sum(len(rows) for rows in groups.values())
         with tqdm(total=total, desc=f"load {source}", unit="item", disable=not self.progress) as bar:
             for label, items in sorted(by_label.items()):

@@ -1,0 +1,99 @@
+"""POST /v1/ingest (an asynchronous job over uploaded files) and GET /v1/ingest/{job_id}."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse
+from kcrm.api.deps import get_state
+from kcrm.api.problems import Problem
+from kcrm.api.state import ServiceState
+from kcrm.ingest.jobs import IngestJobs
+from kcrm.ingest.mapping import load_mapping, parse_mapping
+from kcrm.ontology.model import load_ontology
+from pydantic import BaseModel, Field
+
+from kcrm.errors import IngestError
+
+router = APIRouter(prefix="/v1", tags=["ingest"])
+
+
+class IngestAccepted(BaseModel):
+    job_id: str = Field(examples=["20250301T101500123456Z"])
+    status: Literal["queued"] = "queued"
+    status_url: str = Field(examples=["/v1/ingest/20250301T101500123456Z"])
+    files: list[str] = Field(examples=[["customers.csv", "orders.csv"]])
+
+
+class IngestStatus(BaseModel):
+    job_id: str = Field(examples=["20250301T101500123456Z"])
+    status: Literal["queued", "running", "succeeded", "failed"] = Field(
+        examples=["succeeded"], description="'succeeded' means the job ran; summary.rejected says what was refused.")
+    stage: str = Field(examples=["done"])
+    rows_read: int = Field(examples=[3000])
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    summary: dict[str, Any] | None = Field(None, examples=[{
+        "accepted": {"records": 1015, "links": 2155}, "rejected": {"records": 1, "problems": 1},
+        "graph": {"created": {"Customer": 91}}, "report": "var/ingest/20250301T101500123456Z/report.json"}])
+    rejected: list[dict[str, Any]] = Field(default_factory=list, examples=[[{
+        "source": "customers.csv", "record": 17, "locator": "line 18", "uid": "NW-CUS-XYZ",
+        "field": "props.email", "reason": "'not-an-address' is not an e-mail address"}]])
+    error: str | None = Field(None, description="Why a failed job could not run.")
+
+
+def get_jobs(request: Request, state: Annotated[ServiceState, Depends(get_state)]) -> IngestJobs:
+    """The service's job runner, created on first use."""
+    jobs = getattr(request.app.state, "ingest_jobs", None)
+    if jobs is None:
+        jobs = request.app.state.ingest_jobs = IngestJobs(state.settings, state.graph)
+    return jobs
+
+
+@router.post(
+    "/ingest", status_code=202, response_model=IngestAccepted, summary="Ingest uploaded files as a background job",
+    responses={413: {"model": Problem}, 422: {"model": Problem}},
+)
+def start_ingest(
+    jobs: Annotated[IngestJobs, Depends(get_jobs)],
+    files: Annotated[list[UploadFile], File(description="The files to ingest (any registered format).")],
+    format: Annotated[str | None, Form(description="Reader to use for every file (default: by extension).")] = None,
+    mapping: Annotated[str | None, Form(description="Name of a shipped mapping, e.g. 'northwind'.")] = None,
+    mapping_file: Annotated[UploadFile | None, File(description="A mapping YAML file.")] = None,
+    source: Annotated[str | None, Form(max_length=200, description="Provenance name for the nodes.")] = None,
+    dry_run: Annotated[bool, Form(description="Validate only; write nothing to the graph.")] = False,
+) -> JSONResponse:
+    if mapping and mapping_file is not None:
+        raise IngestError("give either 'mapping' (a shipped name) or 'mapping_file', not both")
+    ontology = load_ontology()
+    mapping_text: str | None = None
+    if mapping:
+        if "/" in mapping or "\\" in mapping or mapping.startswith("."):
+            raise IngestError("'mapping' names a shipped mapping; upload your own as 'mapping_file'")
+        load_mapping(mapping, ontology)
+    if mapping_file is not None:
+        mapping_text = mapping_file.file.read(1024 * 1024).decode("utf-8", errors="replace")
+        parse_mapping(mapping_text, mapping_file.filename or "mapping.yaml", ontology)
+    job, upload_dir = jobs.new_job()
+    mapping_ref: str | None = mapping
+    if mapping_text is not None:
+        path = upload_dir.parent / "mapping.yaml"
+        path.write_text(mapping_text, encoding="utf-8")
+        mapping_ref = str(path)
+    try:
+        names = [jobs.save_upload(upload_dir, upload.filename or "", upload.file).name for upload in files]
+    except IngestError as exc:
+        jobs.fail(job, str(exc))
+        raise
+    jobs.submit(job, upload_dir, format, mapping_ref, source, dry_run)
+    url = f"/v1/ingest/{job.job_id}"
+    body = IngestAccepted(job_id=job.job_id, status_url=url, files=names)
+    return JSONResponse(body.model_dump(), status_code=202, headers={"Location": url})
+
+
+@router.get("/ingest/{job_id}", response_model=IngestStatus, summary="Status and outcome of an ingest job",
+            responses={404: {"model": Problem}})
+def ingest_status(job_id: str, jobs: Annotated[IngestJobs, Depends(get_jobs)]) -> IngestStatus:
+    return IngestStatus(**jobs.get(job_id).as_dict())

@@ -1,0 +1,155 @@
+"""Ingest as a background job: what `POST /v1/ingest` starts and `GET /v1/ingest/{id}` reports.
+
+Jobs run one at a time on a worker thread (ingests write the same graph; running them in
+parallel would only make them contend). A job's uploads and its report live under
+DATA_DIR/ingest/<job id>/, so a finished job can still be reported after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from kcrm.ingest.pipeline import new_run_id
+from kcrm.ingest.report import problem_dict
+from kcrm.kg.connection import Graph
+
+from kcrm.config import Settings
+from kcrm.errors import IngestError, IngestJobNotFound, KcrmError, UploadTooLarge
+
+log = logging.getLogger(__name__)
+
+SAFE_NAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .()+-]{0,200}$")
+JOB_ID = re.compile(r"^\d{8}T\d{12}Z$")
+MAX_PROBLEMS_SHOWN = 200
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class IngestJob:
+    """A job's state as the status endpoint shows it."""
+
+    job_id: str
+    status: str = "queued"
+    created_at: str = field(default_factory=_now)
+    started_at: str | None = None
+    finished_at: str | None = None
+    stage: str = "queued"
+    rows_read: int = 0
+    summary: dict[str, Any] | None = None
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def safe_upload_name(name: str) -> str:
+    """The uploaded file's own name, refused when it could escape the job's folder."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not SAFE_NAME.match(base) or base in (".", ".."):
+        raise IngestError(f"refused upload name {name[:80]!r}: use letters, digits, spaces and . _ - ( ) +")
+    return base
+
+
+class IngestJobs:
+    """Queue, run and report ingest jobs for one service."""
+
+    def __init__(self, settings: Settings, graph: Graph) -> None:
+        self.settings = settings
+        self.graph = graph
+        self.jobs: dict[str, IngestJob] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcrm-ingest")
+
+    @property
+    def root(self) -> Path:
+        return self.settings.data_dir / "ingest"
+
+    def new_job(self) -> tuple[IngestJob, Path]:
+        """A queued job and the empty folder its uploads go to."""
+        job = IngestJob(job_id=new_run_id())
+        upload_dir = self.root / job.job_id / "uploads"
+        upload_dir.mkdir(parents=True, exist_ok=False)
+        with self._lock:
+            self.jobs[job.job_id] = job
+        return job, upload_dir
+
+    def save_upload(self, upload_dir: Path, name: str, stream: BinaryIO) -> Path:
+        """Copy an upload to the job's folder, stopping at the size limit."""
+        target = upload_dir / safe_upload_name(name)
+        if target.exists():
+            raise IngestError(f"two uploads are named {target.name!r}")
+        limit = self.settings.ingest_max_file_mb * 1024 * 1024
+        written = 0
+        with target.open("wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                written += len(chunk)
+                if written > limit:
+                    out.close()
+                    target.unlink()
+                    raise UploadTooLarge(f"{target.name} is over the limit of {limit:,} bytes (KCRM_INGEST_MAX_FILE_MB)")
+                out.write(chunk)
+        return target
+
+    def submit(self, job: IngestJob, upload_dir: Path, fmt: str | None, mapping: str | Path | None,
+               source: str | None, dry_run: bool) -> None:
+        """Queue the job; it runs when the jobs before it are done."""
+        self._pool.submit(self._run, job, upload_dir, fmt, mapping, source, dry_run)
+
+    def _run(self, job: IngestJob, upload_dir: Path, fmt: str | None, mapping: str | Path | None,
+             source: str | None, dry_run: bool) -> None:
+        from kcrm import workflows
+
+        def progress(stage: str, rows: int) -> None:
+            job.stage, job.rows_read = stage, rows
+
+        job.status, job.stage, job.started_at = "running", "read", _now()
+        try:
+            result = workflows.ingest(self.settings, None if dry_run else self.graph, upload_dir, fmt=fmt,
+                                      mapping=mapping, source=source or f"upload-{job.job_id}", dry_run=dry_run,
+                                      run_id=job.job_id, on_progress=progress)
+            job.summary = result.summary()
+            job.rejected = [problem_dict(p) for p in result.rejected[:MAX_PROBLEMS_SHOWN]]
+            job.status = "succeeded"
+        except KcrmError as exc:
+            job.status, job.error = "failed", str(exc)
+        except Exception as exc:  # a job must always finish with a status, whatever went wrong
+            log.exception("ingest job %s failed", job.job_id)
+            job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        job.stage, job.finished_at = "done", _now()
+        self._persist(job)
+
+    def fail(self, job: IngestJob, reason: str) -> None:
+        """Mark a job that could not even start (a refused upload) as failed."""
+        job.status, job.error, job.stage, job.finished_at = "failed", reason, "done", _now()
+        self._persist(job)
+
+    def _persist(self, job: IngestJob) -> None:
+        path = self.root / job.job_id / "job.json"
+        path.write_text(json.dumps(job.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+    def get(self, job_id: str) -> IngestJob:
+        """The job's state, from memory or (after a restart) from its folder."""
+        with self._lock:
+            job = self.jobs.get(job_id)
+        if job is not None:
+            return job
+        path = self.root / job_id / "job.json"
+        if JOB_ID.match(job_id) and path.is_file():
+            return IngestJob(**json.loads(path.read_text(encoding="utf-8")))
+        raise IngestJobNotFound(f"no ingest job {job_id[:80]!r}")
+
+    def shutdown(self) -> None:
+        """Let the running job finish; drop the queued ones."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
