@@ -1,0 +1,52 @@
+"""Reading one customer's mined knowledge back from the graph (for the API and the customer 360)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kcrm.errors import EntityNotFound
+from kcrm.kg.connection import Graph
+from kcrm.kg.mining.writeback import CUSTOMER_PROPERTIES, SOURCE, graph_names
+from kcrm.ontology.model import Ontology
+
+READ_INSIGHTS = """
+MATCH (c:`{customer}` {{uid: $uid}})
+OPTIONAL MATCH (c)-[r:`{recommended}`]->(p:`{product}`) WHERE r.source = $source
+WITH c, r, p ORDER BY r.score DESC, r.lift DESC, p.uid
+WITH c, collect(CASE WHEN p IS NULL THEN null ELSE {{
+  product: p.uid, name: p.name, score: r.score, confidence: r.confidence, lift: r.lift, support: r.support,
+  reason: r.reason, computedAt: r.computedAt}} END) AS recommendations
+OPTIONAL MATCH (c)-[m:`{in_segment}`]->(s:`{segment}`) WHERE m.source = $source
+WITH c, recommendations, s ORDER BY s.uid
+RETURN c {{.*}} AS customer, recommendations,
+       collect(CASE WHEN s IS NULL THEN null ELSE s {{.uid, .name, .nameZh, .description, .descriptionZh,
+         .memberCount, .computedAt, .source}} END) AS segments
+"""
+
+
+@dataclass
+class CustomerInsights:
+    """What mining knows about one customer; `computed_at` is None when `kcrm mine` has not covered it."""
+
+    uid: str
+    name: str
+    computed_at: str | None
+    computed_by: str | None
+    properties: dict[str, Any] = field(default_factory=dict)
+    recommendations: list[dict[str, Any]] = field(default_factory=list)
+    segments: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_insights(graph: Graph, ontology: Ontology, uid: str) -> CustomerInsights:
+    """The mined facts of customer `uid`, or EntityNotFound when no customer has that uid."""
+    rows = graph.read(READ_INSIGHTS.format(**graph_names(ontology)), uid=uid, source=SOURCE)
+    if not rows:
+        raise EntityNotFound(f"no Customer with uid {uid!r} (customer uids look like CUS-0001)")
+    customer = rows[0]["customer"]
+    return CustomerInsights(
+        uid=uid, name=customer.get("name") or uid, computed_at=customer.get("computedAt"),
+        computed_by=customer.get("computedBy"),
+        properties={key: customer.get(key) for key in CUSTOMER_PROPERTIES},
+        recommendations=rows[0]["recommendations"], segments=rows[0]["segments"],
+    )
