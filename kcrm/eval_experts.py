@@ -1,0 +1,278 @@
+"""Expert-finding evaluation on support-forum threads (a folder laid out like expert_finding_forums).
+
+Computed in memory, never in the shared graph: each source (docusign, dwolla, ...) is split by
+time at the 80% quantile of its solved questions; authors' evidence comes only from posts before
+the cut; queries are later solved questions that the asker did not answer. Three rankings are
+scored on the same queries: kcrm's (Model 2 over BM25-retrieved threads, outcome and recency
+weights on the answers, the forum as the topic with per-forum activity as skill, activity prior,
+via `kcrm.kg.expert_scoring.rank`), the most active answerer, and BM25 over answer profiles.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from kcrm.errors import ValidationFailed
+from kcrm.kg.expert_scoring import (
+    Association,
+    ExpertProfile,
+    Weights,
+    normalise_scores,
+    rank,
+    recency_weight,
+    relevance_from_scores,
+)
+
+log = logging.getLogger(__name__)
+
+POSTS_FILE = "posts.jsonl"
+QRELS_FILE = "expert_qrels_solution_author.csv"
+POST_FIELDS = ("source", "forum", "thread_id", "type", "author", "created_at")
+QREL_FIELDS = ("query_id", "source", "asked_at", "asker", "expert", "self_answered")
+TOKEN = re.compile(r"\w+", re.UNICODE)
+# Chosen on a validation split (history before the 60% cut, queries between the 60% and 80% cuts of
+# DocuSign), never on the test queries: forum staff change, so recent activity matters most.
+FORUM_WEIGHTS = Weights(relevance_temperature=0.2, half_life_days=90.0, skill=0.3, skill_hop_decay=0.5,
+                        ownership=0.0, load_penalty=0.0, prior=1.0)
+RETRIEVED_THREADS = 100
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens (Unicode letters and digits)."""
+    return TOKEN.findall((text or "").lower())
+
+
+class BM25:
+    """Okapi BM25 over a small in-memory collection (k1=1.2, b=0.75)."""
+
+    def __init__(self, docs: dict[str, list[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.tf = {uid: Counter(tokens) for uid, tokens in docs.items()}
+        self.length = {uid: len(tokens) for uid, tokens in docs.items()}
+        self.avg = sum(self.length.values()) / len(docs) if docs else 0.0
+        df = Counter(term for tf in self.tf.values() for term in tf)
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self.postings: dict[str, list[str]] = defaultdict(list)
+        for uid, tf in self.tf.items():
+            for term in tf:
+                self.postings[term].append(uid)
+
+    def scores(self, query: Iterable[str]) -> dict[str, float]:
+        """BM25 score of every document sharing a term with the query."""
+        out: dict[str, float] = defaultdict(float)
+        for term in set(query):
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            for uid in self.postings[term]:
+                tf = self.tf[uid][term]
+                norm = self.k1 * (1 - self.b + self.b * self.length[uid] / self.avg) if self.avg else self.k1
+                out[uid] += idf * tf * (self.k1 + 1) / (tf + norm)
+        return dict(out)
+
+
+def reciprocal_rank(ranking: Sequence[str], relevant: str, cutoff: int = 10) -> float:
+    """1/rank of the relevant expert within the first `cutoff`, else 0."""
+    for i, uid in enumerate(ranking[:cutoff], start=1):
+        if uid == relevant:
+            return 1.0 / i
+    return 0.0
+
+
+def precision_at(ranking: Sequence[str], relevant: str, k: int) -> float:
+    """Share of the first k that are relevant (one relevant expert per query)."""
+    return (1.0 if relevant in ranking[:k] else 0.0) / k
+
+
+def _parse(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def read_dataset(directory: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Posts and solution-author qrels; ValidationFailed naming the file, line and field that is wrong."""
+    posts_path, qrels_path = directory / POSTS_FILE, directory / QRELS_FILE
+    for path in (posts_path, qrels_path):
+        if not path.is_file():
+            raise ValidationFailed(f"{path} is missing: a dataset folder needs {POSTS_FILE} and {QRELS_FILE}")
+    posts = []
+    with posts_path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                post = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValidationFailed(f"{posts_path}:{line_no}: not JSON: {exc}") from exc
+            missing = [f for f in POST_FIELDS if not post.get(f)]
+            if missing:
+                raise ValidationFailed(f"{posts_path}:{line_no}: missing field(s) {', '.join(missing)}")
+            post["at"] = _parse(post["created_at"])
+            posts.append(post)
+    with qrels_path.open(encoding="utf-8", newline="") as fh:
+        qrels = list(csv.DictReader(fh))
+    for line_no, row in enumerate(qrels, start=2):
+        missing = [f for f in QREL_FIELDS if row.get(f) in (None, "")]
+        if missing:
+            raise ValidationFailed(f"{qrels_path}:{line_no}: missing field(s) {', '.join(missing)}")
+        row["at"] = _parse(row["asked_at"])
+    return posts, qrels
+
+
+@dataclass
+class SplitData:
+    """One source cut in time: the history the rankers may see and the queries to answer."""
+
+    source: str
+    cut: datetime
+    threads: dict[str, str] = field(default_factory=dict)
+    forum_of: dict[str, str] = field(default_factory=dict)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    queries: list[dict[str, Any]] = field(default_factory=list)
+
+
+def split_source(source: str, posts: list[dict[str, Any]], qrels: list[dict[str, Any]], ratio: float = 0.8
+                 ) -> SplitData:
+    """History = posts before the time that leaves `ratio` of solved questions earlier; queries = the rest."""
+    solved = sorted(q["at"] for q in qrels if q["source"] == source)
+    cut = solved[min(len(solved) - 1, int(len(solved) * ratio))]
+    data = SplitData(source=source, cut=cut)
+    questions = {p["thread_id"]: p for p in posts if p["source"] == source and p["type"] == "question"}
+    for post in posts:
+        if post["source"] != source or post["at"] >= cut:
+            continue
+        if post["type"] == "question":
+            data.threads[post["thread_id"]] = f"{post.get('title', '')} {post.get('text', '')}"
+            data.forum_of[post["thread_id"]] = post["forum"]
+        elif post["thread_id"] in questions and post["author"] != questions[post["thread_id"]]["author"]:
+            data.answers.append(post)
+    for q in qrels:
+        if q["source"] == source and q["at"] >= cut and q["self_answered"].lower() != "true" \
+                and q["query_id"] in questions:
+            question = questions[q["query_id"]]
+            data.queries.append({**q, "text": f"{question.get('title', '')} {question.get('text', '')}",
+                                 "forum": question["forum"]})
+    return data
+
+
+def _profiles(data: SplitData, half_life_days: float) -> dict[str, ExpertProfile]:
+    """Per-forum answer counts as skill levels 1-5; recency-weighted answer count as activity."""
+    per_forum: dict[str, Counter[str]] = defaultdict(Counter)
+    recent: Counter[str] = Counter()
+    for post in data.answers:
+        per_forum[post["author"]][data.forum_of.get(post["thread_id"], post["forum"])] += 1
+        recent[post["author"]] += recency_weight(post["at"], data.cut, half_life_days)
+    profiles = {}
+    for author, forums in per_forum.items():
+        top = max(forums.values())
+        skills = {forum: max(1, round(5 * n / top)) for forum, n in forums.items()}
+        profiles[author] = ExpertProfile(uid=author, skills=skills, activity=recent[author])
+    return profiles
+
+
+def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS) -> Callable[[dict[str, Any]], list[str]]:
+    """kcrm's ranking for forum questions: Model 2 over retrieved threads plus the graph priors."""
+    index = BM25({t: tokenize(text) for t, text in data.threads.items()})
+    assoc: dict[str, list[Association]] = defaultdict(list)
+    for post in data.answers:
+        weight = (1.0 if post.get("is_solution") else 0.5) * recency_weight(post["at"], data.cut,
+                                                                              weights.half_life_days)
+        assoc[post["thread_id"]].append(Association(post["author"], post["thread_id"], "ANSWERED", weight))
+    profiles = _profiles(data, weights.half_life_days)
+    topics = {t: [f] for t, f in data.forum_of.items()}
+
+    def ranking(query: dict[str, Any]) -> list[str]:
+        scores = index.scores(tokenize(query["text"]))
+        top = dict(sorted(scores.items(), key=lambda kv: -kv[1])[:RETRIEVED_THREADS])
+        relevance = relevance_from_scores(normalise_scores(top), weights.relevance_temperature)
+        candidates = {a: p for a, p in profiles.items() if a != query["asker"]}
+        ranked = rank(relevance, assoc, topics, candidates, {}, weights, explicit_topics=[query["forum"]])
+        return [e.expert for e in ranked]
+    return ranking
+
+
+def most_active_ranker(data: SplitData) -> Callable[[dict[str, Any]], list[str]]:
+    """Baseline: everyone by number of answers before the cut."""
+    counts = Counter(p["author"] for p in data.answers)
+    order = [a for a, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return lambda query: [a for a in order if a != query["asker"]]
+
+
+def bm25_profile_ranker(data: SplitData) -> Callable[[dict[str, Any]], list[str]]:
+    """Baseline: BM25 over each answerer's profile (the threads they answered, question and answers)."""
+    profile_text: dict[str, list[str]] = defaultdict(list)
+    answered: dict[str, set[str]] = defaultdict(set)
+    for post in data.answers:
+        answered[post["author"]].add(post["thread_id"])
+        profile_text[post["author"]].append(f"{post.get('title', '')} {post.get('text', '')}")
+    docs = {a: tokenize(" ".join(profile_text[a] + [data.threads.get(t, "") for t in sorted(answered[a])]))
+            for a in profile_text}
+    index = BM25(docs)
+
+    def ranking(query: dict[str, Any]) -> list[str]:
+        scores = index.scores(tokenize(query["text"]))
+        return [a for a, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])) if a != query["asker"]]
+    return ranking
+
+
+def evaluate_forums(directory: Path, ratio: float = 0.8, progress: bool = False) -> dict[str, Any]:
+    """MRR@10 and P@1 of kcrm and the two baselines, per source and over all queries."""
+    posts, qrels = read_dataset(directory)
+    sources = sorted({q["source"] for q in qrels})
+    report: dict[str, Any] = {"dataset": str(directory), "split": ratio, "mode": "in-memory", "sources": {}}
+    totals: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for source in sources:
+        data = split_source(source, posts, qrels, ratio)
+        rankers = {"kcrm": kcrm_ranker(data), "most_active": most_active_ranker(data),
+                   "bm25_profiles": bm25_profile_ranker(data)}
+        per: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for query in tqdm(data.queries, desc=f"experts {source}", disable=not progress):
+            for name, ranker in rankers.items():
+                ranking = ranker(query)
+                per[name].append((reciprocal_rank(ranking, query["expert"]), precision_at(ranking, query["expert"], 1)))
+        report["sources"][source] = {"queries": len(data.queries), "cut": data.cut.isoformat(),
+                                     "threads": len(data.threads), **_summaries(per)}
+        for name, values in per.items():
+            totals[name].extend(values)
+    report["all"] = {"queries": len(next(iter(totals.values()), [])), **_summaries(totals)}
+    return report
+
+
+def _summaries(per: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
+    return {name: {"mrr@10": round(sum(v[0] for v in values) / len(values), 4) if values else 0.0,
+                   "p@1": round(sum(v[1] for v in values) / len(values), 4) if values else 0.0}
+            for name, values in per.items()}
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The figures as a small text table (forum sources, all queries, and the held-out sample if present)."""
+    lines = [f"{'dataset':<28}{'queries':>8}  {'ranking':<24}{'MRR@10':>8}{'P@1':>8}"]
+    rows = [(f"forum {name}", body) for name, body in report.get("sources", {}).items()]
+    rows.append(("forum all", report.get("all", {})))
+    for label, body in rows:
+        for name in ("kcrm", "most_active", "bm25_profiles"):
+            if name in body:
+                lines.append(f"{label:<28}{body['queries']:>8}  {name:<24}{body[name]['mrr@10']:>8.4f}"
+                             f"{body[name]['p@1']:>8.4f}")
+    held = report.get("held_out")
+    if held and "error" in held:
+        lines.append(f"held-out sample: not run ({held['error']})")
+    elif held:
+        lines.append(f"{'held-out sample':<28}{held['held_out']:>8}  {'ranking':<24}{'MRR':>8}{'P@5':>8}")
+        for name in ("kcrm", "model2_only", "most_resolved_in_topic"):
+            lines.append(f"{'held-out sample':<28}{held['held_out']:>8}  {name:<24}{held[name]['mrr']:>8.4f}"
+                         f"{held[name]['p@5']:>8.4f}")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Expert finding and the case assistant over HTTP, checked against the graph they read."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def _get(api_url: str, path: str, **params) -> httpx.Response:
+    return httpx.get(f"{api_url}{path}", params=params, timeout=60)
+
+
+def _skill_level(graph, employee: str, topic: str) -> int:
+    rows = graph.read("MATCH (:Employee {uid: $e})-[s:HAS_SKILL]->(:Topic {uid: $t}) RETURN s.level AS level",
+                      e=employee, t=topic)
+    return rows[0]["level"] if rows else 0
+
+
+@pytest.mark.parametrize("q", ["refund", "退款"])
+def test_refund_experts_have_the_refund_skill_and_evidence(api_url: str, graph, q: str) -> None:
+    response = _get(api_url, "/v1/experts", q=q, k=5)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    top = body["experts"][0]
+    assert _skill_level(graph, top["uid"], "topic-refund") >= 4, top
+    assert max(body["topics"], key=body["topics"].get) == "topic-refund"
+    assert top["evidence"], top
+    cited = [e["uid"] for e in top["evidence"]]
+    resolved = graph.read("MATCH (c)-[:RESOLVED_BY]->(:Employee {uid: $e}) WHERE c.uid IN $uids RETURN c.uid AS uid "
+                          "UNION MATCH (:Employee {uid: $e})-[:AUTHORED]->(c) WHERE c.uid IN $uids RETURN c.uid AS uid",
+                          e=top["uid"], uids=cited)
+    assert {r["uid"] for r in resolved} == set(cited), "every evidence item must be the expert's own"
+    assert any(s["skill_topic"] == "topic-refund" for s in top["skills"])
+    scores = [e["score"] for e in body["experts"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_expert_filters_by_team_and_language(api_url: str, graph) -> None:
+    body = _get(api_url, "/v1/experts", q="refund", team="Billing", language="zh").json()
+    assert body["experts"]
+    uids = [e["uid"] for e in body["experts"]]
+    rows = graph.read("MATCH (e:Employee) WHERE e.uid IN $uids RETURN e.team AS team, e.languages AS languages",
+                      uids=uids)
+    assert all(r["team"] == "Billing" and "zh" in r["languages"] for r in rows) and len(rows) == len(uids)
+
+
+def test_experts_for_a_topic_without_text(api_url: str, graph) -> None:
+    body = _get(api_url, "/v1/experts", topic="topic-vpn", k=3).json()
+    assert _skill_level(graph, body["experts"][0]["uid"], "topic-vpn") == 5
+
+
+def test_expert_problems(api_url: str) -> None:
+    missing = _get(api_url, "/v1/experts")
+    assert missing.status_code == 400 and missing.headers["content-type"].startswith("application/problem+json")
+    unknown = _get(api_url, "/v1/experts", topic="topic-no-such-thing")
+    assert unknown.status_code == 404 and "topic-no-such-thing" in unknown.json()["detail"]
+    assert _get(api_url, "/v1/experts", q="refund", k=0).status_code == 422
+
+
+def test_case_assist_finds_cases_rules_experts_entities_and_customer(api_url: str, graph) -> None:
+    customer = graph.read("MATCH (c:Customer)-[:RAISED]->(k:SupportCase) WHERE c.language = 'en' "
+                          "RETURN c.uid AS uid, c.name AS name, count(k) AS n ORDER BY n DESC, uid LIMIT 1")[0]
+    product = graph.read("MATCH (p:Product) WHERE p.sku IS NOT NULL RETURN p.uid AS uid, p.sku AS sku "
+                         "ORDER BY p.uid LIMIT 1")[0]
+    text = f"We are {customer['name']}. Our {product['sku']} was returned weeks ago and the refund never arrived."
+    response = httpx.post(f"{api_url}/v1/cases/assist", json={"text": text, "customer_uid": customer["uid"]},
+                          timeout=60)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["similar_cases"] and all(c["status"] in ("resolved", "closed") for c in body["similar_cases"])
+    assert body["similar_cases"][0]["resolution"]
+    assert {(m["uid"], m["type"]) for m in body["entities"]} >= {(customer["uid"], "Customer"),
+                                                                  (product["uid"], "Product")}
+    governing = graph.read("MATCH (k:SupportCase)-[:GOVERNED_BY]->(r) WHERE k.uid IN $uids "
+                           "RETURN DISTINCT r.uid AS uid",
+                           uids=[c["uid"] for c in body["similar_cases"]])
+    assert {r["uid"] for r in governing} <= {r["uid"] for r in body["rules"]}
+    assert body["experts"] and body["customer"]["uid"] == customer["uid"]
+
+
+def test_case_assist_problems(api_url: str) -> None:
+    assert httpx.post(f"{api_url}/v1/cases/assist", json={"text": ""}, timeout=30).status_code == 422
+    unknown = httpx.post(f"{api_url}/v1/cases/assist", json={"text": "refund", "customer_uid": "CUS-NOPE"}, timeout=30)
+    assert unknown.status_code == 404 and unknown.json()["title"] == "Entity not found"
+
+
+def test_held_out_evaluation_leaves_the_graph_alone_and_beats_the_baseline(e2e_settings, graph, loaded) -> None:
+    from kcrm.eval_sample import evaluate_held_out
+    from kcrm.search.service import load_search_service
+
+    count = "MATCH ()-[r:RESOLVED_BY]->() RETURN count(r) AS n"
+    before = graph.read(count)[0]["n"]
+    report = evaluate_held_out(graph, load_search_service(e2e_settings), share=0.03, seed=3)
+    assert graph.read(count)[0]["n"] == before
+    assert report["held_out"] == round(report["resolved_cases"] * 0.03)
+    assert 0 < report["most_resolved_in_topic"]["mrr"] <= 1 and report["kcrm"]["p@5"] <= 0.2
+    assert report["kcrm"]["mrr"] > report["most_resolved_in_topic"]["mrr"]

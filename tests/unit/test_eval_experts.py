@@ -1,0 +1,102 @@
+"""The forum expert-finding evaluation on a tiny forum written here: split, metrics, baselines, CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kcrm.cli import app
+from kcrm.errors import ValidationFailed
+from kcrm.eval_experts import (
+    BM25,
+    evaluate_forums,
+    precision_at,
+    reciprocal_rank,
+    tokenize,
+)
+
+TOPICS = {"vpn": ("bob", "VPN tunnel drops after login, IPsec handshake fails"),
+          "printer": ("alice", "Printer spooler jams, toner page blank"),
+          "envelope": ("carl", "Envelope template API returns error")}
+
+
+def write_forum(directory: Path) -> None:
+    """Twelve threads per topic; carl also answers everything so that he is the most active."""
+    start = datetime(2020, 1, 1)
+    posts, qrels = [], []
+    n = 0
+    for round_ in range(12):
+        for topic, (expert, text) in TOPICS.items():
+            n += 1
+            asked = start + timedelta(days=n)
+            tid = f"f:{topic}:{n}"
+            posts.append({"source": "f", "forum": topic, "thread_id": tid, "post_id": tid, "type": "question",
+                          "is_solution": False, "author": f"asker{n}", "created_at": asked.isoformat(),
+                          "title": f"{text} #{round_}", "text": text})
+            posts.append({"source": "f", "forum": topic, "thread_id": tid, "post_id": tid + ".1", "type": "answer",
+                          "is_solution": True, "author": expert, "created_at": (asked + timedelta(hours=2)).isoformat(),
+                          "title": "Re", "text": f"fix for {text}"})
+            if expert != "carl":
+                posts.append({"source": "f", "forum": topic, "thread_id": tid, "post_id": tid + ".2",
+                              "type": "answer", "is_solution": False, "author": "carl",
+                              "created_at": (asked + timedelta(hours=3)).isoformat(), "title": "Re", "text": "bump"})
+            qrels.append({"query_id": tid, "source": "f", "forum": topic, "asked_at": asked.isoformat(),
+                          "asker": f"asker{n}", "expert": expert, "solution_post_id": tid + ".1",
+                          "self_answered": "False"})
+    with (directory / "posts.jsonl").open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(p) + "\n" for p in posts)
+    with (directory / "expert_qrels_solution_author.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(qrels[0]))
+        writer.writeheader()
+        writer.writerows(qrels)
+
+
+def test_metrics() -> None:
+    assert reciprocal_rank(["a", "b", "c"], "b") == 0.5
+    assert reciprocal_rank(["a"] * 10 + ["b"], "b") == 0.0
+    assert precision_at(["a", "b"], "a", 1) == 1.0 and precision_at(["a", "b"], "b", 5) == 0.2
+
+
+def test_bm25_prefers_the_matching_document() -> None:
+    index = BM25({"d1": tokenize("vpn tunnel drops"), "d2": tokenize("printer toner blank"), "d3": tokenize("x y")})
+    scores = index.scores(tokenize("VPN drops"))
+    assert set(scores) == {"d1"} and scores["d1"] > 0
+
+
+def test_topical_evidence_beats_activity_on_the_tiny_forum(tmp_path: Path) -> None:
+    write_forum(tmp_path)
+    report = evaluate_forums(tmp_path)
+    body = report["sources"]["f"]
+    assert body["queries"] > 0 and report["mode"] == "in-memory"
+    assert body["most_active"]["p@1"] < 0.5, "carl answers everything, yet is the expert of one topic in three"
+    assert body["kcrm"]["mrr@10"] > body["most_active"]["mrr@10"]
+    assert body["bm25_profiles"]["mrr@10"] > body["most_active"]["mrr@10"]
+    assert all(0.0 <= body[name][m] <= 1.0 for name in ("kcrm", "most_active", "bm25_profiles")
+               for m in ("mrr@10", "p@1"))
+    assert report["all"]["queries"] == body["queries"]
+
+
+def test_bad_dataset_names_the_file_and_line(tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed, match="posts.jsonl is missing"):
+        evaluate_forums(tmp_path)
+    write_forum(tmp_path)
+    with (tmp_path / "posts.jsonl").open("a") as fh:
+        fh.write(json.dumps({"source": "f", "type": "answer"}) + "\n")
+    with pytest.raises(ValidationFailed, match=r"posts.jsonl:\d+: missing field\(s\) forum, thread_id"):
+        evaluate_forums(tmp_path)
+
+
+def test_cli_prints_and_writes_the_figures(tmp_path: Path) -> None:
+    write_forum(tmp_path)
+    out = tmp_path / "figures.json"
+    result = CliRunner().invoke(app, ["eval", "experts", "--dataset", str(tmp_path), "--json", str(out),
+                                      "--no-held-out"])
+    assert result.exit_code == 0, result.output
+    assert "most_active" in result.output and "bm25_profiles" in result.output
+    figures = json.loads(out.read_text())
+    assert set(figures["sources"]["f"]) >= {"kcrm", "most_active", "bm25_profiles"}
