@@ -10,6 +10,9 @@ from fastapi import FastAPI
 from kcrm import __version__
 from kcrm.api.problems import install_problem_handlers
 from kcrm.api.routes import health, search
+from kcrm.api.routes import assist, customers, entities, experts
+from kcrm.api.routes import insights
+from kcrm.api.routes import ingest
 from kcrm.api.state import build_state
 from kcrm.config import Settings, get_settings
 
@@ -37,4 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(search.router)
+    app.include_router(insights.router)
+    app.include_router(ingest.router)
+    for module in (experts, customers, entities, assist):
+        app.include_router(module.router)
     return app

@@ -116,6 +116,40 @@ def load(
         raise typer.Exit(1)
 
 
+@app.command("ingest")
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A file, or a directory of files, to ingest.")],
+    fmt: Annotated[Optional[str], typer.Option("--format", help="Reader to use (default: by file extension).")] = None,
+    mapping: Annotated[Optional[str], typer.Option(help="Mapping YAML file, or a shipped mapping's name.")] = None,
+    encoding: Annotated[Optional[str], typer.Option(help="Text encoding, when detection cannot tell.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Provenance name on the nodes (default: PATH's name).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, map and validate; write nothing.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete this source's nodes whose records are gone.")] = False,
+) -> None:
+    """Read, map, clean, validate and load sources. Exit 1 if any record was rejected (see the report)."""
+    from kcrm import workflows
+
+    settings = _settings()
+    try:
+        graph = None if dry_run else workflows.open_graph(settings)
+        try:
+            result = workflows.ingest(settings, graph, path, fmt=fmt, mapping=mapping, encoding=encoding,
+                                      source=source, dry_run=dry_run, prune=prune, progress=sys.stderr.isatty())
+        finally:
+            if graph is not None:
+                graph.close()
+    except KcrmError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(result.summary(), ensure_ascii=False, indent=2))
+    for problem in result.rejected[:20]:
+        where = f"{problem.source}:{problem.line}" + (f" ({problem.locator})" if problem.locator else "")
+        typer.echo(f"rejected {where} uid={problem.uid} {problem.field}: {problem.reason}", err=True)
+    if len(result.rejected) > 20:
+        typer.echo(f"... {len(result.rejected) - 20} more in {result.report_path}", err=True)
+    if result.rejected:
+        raise typer.Exit(1)
+
+
 @app.command("validate")
 def validate(directory: Annotated[Path, typer.Argument(help="Directory of *.jsonl records.")]) -> None:
     """Check records against the ontology with pySHACL (the reference validator); writes nothing."""
@@ -190,6 +224,170 @@ def demo(
     if serve_api:
         serve()
 
+
+mine_app = typer.Typer(help="Customer intelligence: association rules, value, churn, cross-sell, segments.")
+app.add_typer(mine_app, name="mine")
+
+
+@mine_app.callback(invoke_without_command=True)
+def mine(
+    ctx: typer.Context,
+    as_of: Annotated[Optional[str], typer.Option(help="ISO date-time to mine as of (default: latest order).")] = None,
+    horizon_days: Annotated[int, typer.Option(min=7, help="Churn: days without an order that count as churn.")] = 180,
+    churn_model: Annotated[str, typer.Option(help="Churn model: logistic or gradient-boosting.")] = "logistic",
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every mined fact from the graph and stop.")] = False,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary here.")] = None,
+) -> None:
+    """Recompute value tiers, churn risk, cross-sell and segments and write them into the graph (idempotent)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from datetime import datetime, timezone
+
+    from kcrm import workflows
+    from kcrm.kg.mining.pipeline import MiningConfig, run_mining
+    from kcrm.kg.mining.writeback import remove_stale
+    from kcrm.ontology.model import load_ontology
+
+    settings = _settings()
+    try:
+        when = datetime.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        _fail(ValueError(f"--as-of {as_of!r} is not an ISO 8601 date or date-time"))
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    try:
+        config = MiningConfig(as_of=when, churn_horizon_days=horizon_days, churn_model=churn_model)
+        graph = workflows.open_graph(settings)
+        try:
+            if clear:
+                typer.echo(json.dumps({"removed": remove_stale(graph, load_ontology())}))
+                return
+            result = run_mining(graph, load_ontology(), config, progress=sys.stderr.isatty(),
+                                batch_size=settings.load_batch_size)
+        finally:
+            graph.close()
+    except KcrmError as exc:
+        _fail(exc)
+    summary = result.summary()
+    report_dir = settings.data_dir / "reports"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    for path in (report_dir / f"mine-{stamp}.json", json_out):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+
+
+@mine_app.command("rules")
+def mine_rules_command(
+    baskets: Annotated[Path, typer.Option(help="CSV file: one basket per line, items separated by commas.")],
+    min_support: Annotated[float, typer.Option(help="Minimum share of baskets holding the whole rule.")] = 0.01,
+    min_confidence: Annotated[float, typer.Option(help="Minimum P(consequent | antecedent).")] = 0.5,
+    top: Annotated[int, typer.Option(help="How many rules to print, highest lift first.")] = 10,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write every rule to this JSON file.")] = None,
+) -> None:
+    """Mine association rules from any basket CSV; print the count and the top rules by lift."""
+    import time
+
+    from kcrm.kg.mining.baskets import read_baskets
+    from kcrm.kg.mining.rules import format_rule, mine_rules, rules_document
+
+    _settings()
+    try:
+        started = time.perf_counter()
+        rows = read_baskets(baskets)
+        itemsets, rules = mine_rules(rows, min_support, min_confidence)
+        took = time.perf_counter() - started
+    except KcrmError as exc:
+        _fail(exc)
+    typer.echo(f"{len(rules)} rules from {itemsets.n_baskets} baskets ({itemsets.n_items} items, "
+               f"{len(itemsets.counts)} frequent itemsets) at support >= {min_support:g}, "
+               f"confidence >= {min_confidence:g} in {took:.2f} s")
+    for rule in rules[:top]:
+        typer.echo(format_rule(rule))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        document = rules_document(itemsets, rules, min_support, min_confidence)
+        json_out.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+        typer.echo(f"{len(rules)} rules written to {json_out}")
+
+
+eval_app = typer.Typer(help="Measure kcrm against public judgments.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("search")
+def eval_search(
+    dataset: Annotated[Path, typer.Option(help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv.")],
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures to this JSON file.")] = None,
+    limit_queries: Annotated[Optional[int], typer.Option(min=1, help="Score only the first N judged queries.")] = None,
+    split: Annotated[str, typer.Option(help="The qrels split to score.")] = "test",
+    tune_on: Annotated[Optional[str], typer.Option(
+        help="Another qrels split (e.g. train) whose queries choose fusion weights; adds a hybrid-tuned row.")] = None,
+    index_dir: Annotated[Optional[Path], typer.Option(
+        help="Keep the built indexes here and reuse them on the next run (default: a temporary directory).")] = None,
+    depth: Annotated[int, typer.Option(min=10, max=1000, help="Candidates per retriever (and ranking depth).")] = 100,
+) -> None:
+    """nDCG@10, MRR@10 and Recall@100 of BM25-only, dense-only and hybrid search, in one run."""
+    from kcrm.search.embedder import make_embedder
+    from kcrm.search.evaluation import evaluate_search, load_beir
+    from kcrm.search.service import make_fusion
+
+    settings = _settings()
+    try:
+        data = load_beir(dataset, split=split)
+        report = evaluate_search(data, make_embedder(settings), fusion=make_fusion(settings), depth=depth,
+                                 limit_queries=limit_queries,
+                                 tune_split=tune_on, index_dir=index_dir, progress=sys.stderr.isatty())
+    except KcrmError as exc:
+        _fail(exc)
+    typer.echo(report.table())
+    typer.echo(f"hybrid = {report.config['hybrid']}"
+               + (f"; hybrid-tuned = {report.config['tuned_fusion']} (chosen on {report.config['tuned_on']})"
+                  if "tuned_fusion" in report.config else ""))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        typer.echo(f"figures written to {json_out}")
+
+
+@eval_app.command("experts")
+def eval_experts(
+    dataset: Annotated[Path, typer.Option(help="A folder laid out like expert_finding_forums (posts.jsonl, "
+                                               "expert_qrels_solution_author.csv).")],
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures to this file.")] = None,
+    held_out: Annotated[bool, typer.Option(help="Also hide RESOLVED_BY of 10% of the graph's resolved cases (in "
+                                                "memory) and rank experts from their text.")] = True,
+    seed: Annotated[int, typer.Option(help="Random seed of the held-out sample.")] = 7,
+) -> None:
+    """MRR@10 and P@1 of kcrm's expert ranking and two baselines on forum threads, split by time."""
+    from kcrm.eval_experts import evaluate_forums, format_report
+
+    settings = _settings()
+    try:
+        report = evaluate_forums(dataset, progress=sys.stderr.isatty())
+    except KcrmError as exc:
+        _fail(exc)
+    if held_out:
+        from kcrm import workflows
+        from kcrm.eval_sample import evaluate_held_out
+        from kcrm.search.service import load_search_service
+
+        try:
+            graph = workflows.open_graph(settings)
+            try:
+                report["held_out"] = evaluate_held_out(graph, load_search_service(settings), seed=seed,
+                                                       progress=sys.stderr.isatty())
+            finally:
+                graph.close()
+        except KcrmError as exc:
+            report["held_out"] = {"error": str(exc)}
+    typer.echo(format_report(report))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        typer.echo(f"figures written to {json_out}")
 
 if __name__ == "__main__":
     app()

@@ -52,7 +52,16 @@ class Settings(BaseSettings):
     embedder_model_path: Path | None = Field(
         None, description="Model directory for the sentence-transformers backend."
     )
+    search_fusion: str = Field(
+        "minmax", description="How hybrid search fuses BM25 and dense rankings: 'minmax' (weighted sum of "
+        "min-max normalised scores) or 'rrf' (reciprocal rank fusion, k=60).",
+    )
+    search_lexical_weight: float = Field(
+        0.5, ge=0.0, le=1.0, description="Weight of the BM25 ranking in hybrid fusion; dense gets 1 minus it.",
+    )
     load_batch_size: int = Field(500, description="Records per Neo4j transaction when loading.")
+    ingest_max_file_mb: int = Field(512, description="Largest file `kcrm ingest` reads (or POST /v1/ingest accepts), in MiB.")
+    ingest_max_field_chars: int = Field(1_000_000, description="Longest single field or text an ingested record may carry.")
 
     api_host: str = Field("127.0.0.1", description="Address `kcrm serve` binds to.")
     api_port: int = Field(8000, description="Port `kcrm serve` listens on.")
@@ -76,6 +85,11 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def lexical_index_dir(self) -> Path:
+        """The BM25 index, published beside the vector index (`index_dir`)."""
+        return self.data_dir / "lexical"
 
     @property
     def sample_dir(self) -> Path:

@@ -66,3 +66,52 @@ class BadQuery(KcrmError):
 
     title = "Bad query"
     status = 400
+
+
+class MappingError(KcrmError):
+    """A mapping file is malformed or names a class, property or relationship the ontology lacks."""
+
+    title = "Invalid mapping"
+    status = 422
+
+
+class IngestError(KcrmError):
+    """An ingest request cannot run at all (no such path, no reader for the format, too large)."""
+
+    title = "Ingest refused"
+    status = 422
+
+
+class IngestJobNotFound(KcrmError):
+    """No ingest job has the id asked for."""
+
+    title = "Ingest job not found"
+    status = 404
+
+
+class EntityNotFound(KcrmError):
+    """No node in the graph has the uid asked for (the message names the uid and what it should be)."""
+
+    title = "Entity not found"
+    status = 404
+
+
+class MiningInputError(KcrmError):
+    """Data given to mining is unusable (unreadable basket file, no transactions, bad thresholds)."""
+
+    title = "Mining input unusable"
+    status = 422
+
+
+class DatasetInvalid(KcrmError):
+    """An evaluation data set lacks a file or has a malformed line; the message says which and why."""
+
+    title = "Invalid data set"
+    status = 422
+
+
+class UploadTooLarge(IngestError):
+    """An uploaded file is over the ingest size limit."""
+
+    title = "Upload too large"
+    status = 413

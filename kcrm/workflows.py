@@ -9,6 +9,7 @@ import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kcrm.config import Settings
 from kcrm.ingest.directory import load_directory
@@ -18,6 +19,11 @@ from kcrm.kg.schema import apply_schema
 from kcrm.kg.server import ensure_neo4j
 from kcrm.ontology.model import load_ontology
 from kcrm.search.service import build_search_index
+
+if TYPE_CHECKING:
+    from kcrm.ingest.pipeline import ProgressHook
+    from kcrm.ingest.readers.base import ReadLimits
+    from kcrm.ingest.report import IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +64,28 @@ def load_records(settings: Settings, graph: Graph, directory: Path, progress: bo
 def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path:
     """Rebuild the search index from the graph and swap it in atomically."""
     return build_search_index(settings, graph, progress=progress)
+
+
+def ingest_limits(settings: Settings) -> ReadLimits:
+    """The read limits the settings ask for."""
+    from kcrm.ingest.readers.base import ReadLimits
+
+    return ReadLimits(max_file_bytes=settings.ingest_max_file_mb * 1024 * 1024,
+                      max_field_chars=settings.ingest_max_field_chars)
+
+
+def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None = None,
+           mapping: str | Path | None = None, encoding: str | None = None, source: str | None = None,
+           dry_run: bool = False, progress: bool = False, run_id: str | None = None,
+           on_progress: ProgressHook | None = None, prune: bool = False) -> IngestResult:
+    """Ingest a file or directory (schema applied first); report and quarantine go to DATA_DIR/ingest/RUN."""
+    from kcrm.ingest.pipeline import IngestOptions, ingest_path, new_run_id
+
+    ontology = load_ontology()
+    if graph is not None and not dry_run:
+        apply_schema(graph, ontology)
+    options = IngestOptions(fmt=fmt, mapping=mapping, encoding=encoding, source=source, dry_run=dry_run, prune=prune,
+                            progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings))
+    run_id = run_id or new_run_id()
+    return ingest_path(path, ontology, graph, options, settings.data_dir / "ingest" / run_id, run_id=run_id,
+                       on_progress=on_progress)
