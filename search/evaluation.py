@@ -28,6 +28,7 @@ from kcrm.errors import DatasetInvalid, IndexNotReady
 from kcrm.search import metrics
 from kcrm.search.embedder import Embedder
 from kcrm.search.fusion import RRF, Fusion, ScoreFusion
+from kcrm.search.expansion import taxonomy_expander
 from kcrm.search.hybrid import DEFAULT_DEPTH, HybridSearch, build_lexical_index
 from kcrm.search.lexical import BM25Index
 from kcrm.search.semantic import IndexItem, SemanticSearch
@@ -176,9 +177,16 @@ def build_indexes(dataset: BeirDataset, embedder: Embedder, analyzer: Analyzer, 
 
 
 def _runs(search: HybridSearch, queries: dict[str, str], fusions: dict[str, Fusion], depth: int,
-          progress: bool) -> dict[str, dict[str, list[str]]]:
-    """Ranked document ids per system and query; both retrievers run once per query."""
+          progress: bool, expand: bool = False) -> dict[str, dict[str, list[str]]]:
+    """Ranked document ids per system and query; both retrievers run once per query.
+
+    With `expand` (and an expander on `search`), also `bm25+expand` and `hybrid+expand`: the
+    lexical side expanded from the taxonomy, fused with the same dense list by the configured fusion.
+    """
     runs: dict[str, dict[str, list[str]]] = {"bm25": {}, "dense": {}, **{name: {} for name in fusions}}
+    expand = expand and search.expander is not None
+    if expand:
+        runs.update({"bm25+expand": {}, "hybrid+expand": {}})
     for qid, text in tqdm(queries.items(), unit="query", desc="searching", disable=not progress):
         text = text.strip()
         if not text:
@@ -188,6 +196,10 @@ def _runs(search: HybridSearch, queries: dict[str, str], fusions: dict[str, Fusi
         runs["dense"][qid] = [h.record.uid for h in dense]
         for name, fusion in fusions.items():
             runs[name][qid] = [h.record.uid for h in search.fuse(lexical, dense, fusion)[:depth]]
+        if expand:
+            expanded = search.lexical_ranking(text, depth, expand=True)
+            runs["bm25+expand"][qid] = [h.record.uid for h in expanded]
+            runs["hybrid+expand"][qid] = [h.record.uid for h in search.fuse(expanded, dense)[:depth]]
     return runs
 
 
@@ -220,11 +232,12 @@ def choose_fusion(search: HybridSearch, dataset: BeirDataset, split: str, depth:
 def evaluate_search(dataset: BeirDataset, embedder: Embedder, analyzer: Analyzer | None = None,
                     fusion: Fusion | None = None, depth: int = DEFAULT_DEPTH, limit_queries: int | None = None,
                     tune_split: str | None = None, index_dir: Path | None = None,
-                    progress: bool = False) -> EvalReport:
+                    progress: bool = False, expand: bool = False) -> EvalReport:
     """Index the dataset apart from live data and score bm25, dense and hybrid on the same queries.
 
     Rows: `bm25`, `dense`, `hybrid` (the configured `fusion`), `hybrid-rrf` (the RRF baseline,
-    when the configured fusion is another one) and, with `tune_split`, `hybrid-tuned`.
+    when the configured fusion is another one), with `tune_split`, `hybrid-tuned`, and with
+    `expand`, `bm25+expand` and `hybrid+expand` (the lexical query expanded from the taxonomy).
     """
     analyzer = analyzer or default_analyzer()
     timings: dict[str, float] = {}
@@ -245,7 +258,10 @@ def evaluate_search(dataset: BeirDataset, embedder: Embedder, analyzer: Analyzer
         timings["tune"] = time.perf_counter() - started
     qids = sorted(dataset.qrels)[:limit_queries] if limit_queries else sorted(dataset.qrels)
     started = time.perf_counter()
-    runs = _runs(search, {q: dataset.queries[q] for q in qids}, fusions, depth, progress)
+    if expand:
+        search.expander = taxonomy_expander(analyzer)
+        config["expansion"] = {"weight": search.expander.weight}
+    runs = _runs(search, {q: dataset.queries[q] for q in qids}, fusions, depth, progress, expand)
     timings["search"] = time.perf_counter() - started
     qrels = {q: dataset.qrels[q] for q in qids}
     results = {name: metrics.evaluate(run, qrels) for name, run in runs.items()}

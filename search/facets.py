@@ -18,7 +18,7 @@ from kcrm.search.vector_index import ChunkRecord
 
 DATE_KEYS = ("openedAt", "publishedAt", "effectiveFrom")
 # Names are matched by containment (`product:X200` finds "Skylark X200 Router"); codes exactly.
-CONTAINS_FIELDS = frozenset({"product", "customer", "topic"})
+CONTAINS_FIELDS = frozenset({"product", "customer", "topic", "category"})
 MONTH_FACET = "month"
 
 

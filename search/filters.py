@@ -15,7 +15,7 @@ from datetime import date
 
 from kcrm.errors import BadQuery
 
-FILTER_FIELDS = ("type", "status", "priority", "language", "product", "customer", "topic")
+FILTER_FIELDS = ("type", "status", "priority", "language", "product", "customer", "topic", "category")
 DATE_FIELD = "date"
 # Short names people type for item types.
 TYPE_ALIASES = {"case": "SupportCase", "supportcase": "SupportCase", "document": "Document", "doc": "Document",

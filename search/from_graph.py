@@ -21,7 +21,9 @@ RETURN c.uid AS uid, c.title AS title, c.language AS language,
         customer: COLLECT { MATCH (cu:Customer)-[:RAISED]->(c) RETURN cu.name LIMIT 1 }[0],
         customerUid: COLLECT { MATCH (cu:Customer)-[:RAISED]->(c) RETURN cu.uid LIMIT 1 }[0],
         resolvedBy: COLLECT { MATCH (c)-[:RESOLVED_BY]->(e:Employee) RETURN e.name LIMIT 1 }[0],
-        topic: COLLECT { MATCH (c)-[:HAS_TOPIC]->(t:Topic) RETURN t.name LIMIT 1 }[0]} AS meta
+        topic: COLLECT { MATCH (c)-[:HAS_TOPIC]->(t:Topic) RETURN t.name LIMIT 1 }[0],
+        category: COLLECT { MATCH (c)-[:ABOUT_PRODUCT]->(:Product)-[:IN_CATEGORY]->(pc:ProductCategory)
+                            RETURN pc.name LIMIT 1 }[0]} AS meta
 ORDER BY uid
 """
 
@@ -31,7 +33,9 @@ RETURN d.uid AS uid, d.title AS title, d.language AS language, d.text AS text,
        {docType: d.docType, publishedAt: d.publishedAt,
         product: COLLECT { MATCH (d)-[:ABOUT_PRODUCT]->(p:Product) RETURN p.name LIMIT 1 }[0],
         author: COLLECT { MATCH (e:Employee)-[:AUTHORED]->(d) RETURN e.name LIMIT 1 }[0],
-        topic: COLLECT { MATCH (d)-[:HAS_TOPIC]->(t:Topic) RETURN t.name LIMIT 1 }[0]} AS meta
+        topic: COLLECT { MATCH (d)-[:HAS_TOPIC]->(t:Topic) RETURN t.name LIMIT 1 }[0],
+        category: COLLECT { MATCH (d)-[:ABOUT_PRODUCT]->(:Product)-[:IN_CATEGORY]->(pc:ProductCategory)
+                            RETURN pc.name LIMIT 1 }[0]} AS meta
 ORDER BY uid
 """
 

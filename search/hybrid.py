@@ -23,11 +23,13 @@ from tqdm import tqdm
 
 from kcrm.errors import BadQuery
 from kcrm.search.embedder import Embedder
+from kcrm.search.expansion import Expansion, QueryExpander, expanded_scores
 from kcrm.search.facets import FacetTable
 from kcrm.search.filters import SearchFilter, make_filter, parse_query
 from kcrm.search.fusion import RRF, Fusion
 from kcrm.search.lexical import BM25Index, LexicalIndex
 from kcrm.search.semantic import MAX_K, Hit, IndexItem, SemanticSearch, checked_query, to_hit
+from kcrm.search.taxonomy_browse import default_tree
 from kcrm.search.tokenizer import Analyzer
 from kcrm.search.vector_index import ChunkHit, ChunkRecord
 
@@ -82,19 +84,21 @@ class SearchPage:
     filters: SearchFilter
     facets: dict[str, dict[str, int]] | None = None
     mode: str = "hybrid"
+    expansion: Expansion | None = None
 
 
 class HybridSearch:
     """One search service over a lexical and a dense index built from the same items."""
 
     def __init__(self, dense: SemanticSearch, lexical: LexicalIndex, fusion: Fusion | None = None,
-                 depth: int = DEFAULT_DEPTH) -> None:
+                 depth: int = DEFAULT_DEPTH, expander: QueryExpander | None = None) -> None:
         if depth < 1:
             raise ValueError("depth must be at least 1")
         self.dense = dense
         self.lexical = lexical
         self.fusion: Fusion = fusion or RRF()
         self.depth = depth
+        self.expander = expander
         self._table: tuple[int, FacetTable] | None = None
 
     def facet_table(self) -> FacetTable:
@@ -106,14 +110,14 @@ class HybridSearch:
 
     @classmethod
     def load(cls, dense_dir: Path, lexical_dir: Path, embedder: Embedder, analyzer: Analyzer | None = None,
-             fusion: Fusion | None = None) -> HybridSearch:
+             fusion: Fusion | None = None, expander: QueryExpander | None = None) -> HybridSearch:
         """Open both published indexes; `IndexNotReady` if either is missing or incompatible."""
         dense = SemanticSearch.load(dense_dir, embedder)
         lexical = BM25Index.load(lexical_dir, analyzer)
         if dense.index.watermark != lexical.watermark:  # type: ignore[attr-defined]
             log.warning("the dense (%r) and lexical (%r) indexes come from different builds; run `kcrm reindex`",
                         dense.index.watermark, lexical.watermark)  # type: ignore[attr-defined]
-        search = cls(dense, lexical, fusion)
+        search = cls(dense, lexical, fusion, expander=expander)
         search.facet_table()  # built now, not on the first request
         return search
 
@@ -127,10 +131,30 @@ class HybridSearch:
         """Passages in the dense index."""
         return self.dense.chunk_count
 
-    def lexical_ranking(self, query: str, k: int, types: set[str] | None = None) -> list[ChunkHit]:
-        """The best record of each of the `k` best items by BM25."""
+    def expansion(self, query: str, expand: bool = True) -> Expansion | None:
+        """The taxonomy labels `query` is expanded with (None: expansion off or no expander)."""
+        return self.expander.expand(query) if expand and self.expander is not None else None
+
+    def lexical_scores(self, query: str, expansion: Expansion | None = None,
+                       allowed: np.ndarray | None = None) -> np.ndarray:
+        """BM25 of every record for `query`, plus its expansion terms at their lower weight;
+        0 outside `allowed` (a mask over records)."""
+        terms_of = getattr(self.lexical, "term_scores", None)  # engines without it are not expanded
+        if expansion is None or not expansion.terms or terms_of is None:
+            scores = self.lexical.scores(query)
+            return scores if allowed is None else np.where(allowed, scores, 0.0)
+        return expanded_scores(self.lexical.scores, terms_of, query, expansion, allowed)
+
+    def lexical_ranking(self, query: str, k: int, types: set[str] | None = None,
+                        expand: bool = False) -> list[ChunkHit]:
+        """The best record of each of the `k` best items by BM25 (with taxonomy expansion if asked)."""
         if types is not None and not types:
             return []
+        expansion = self.expansion(query, expand)
+        if expansion is not None and expansion.terms:
+            allowed = None if types is None else self.facet_table().mask(make_filter({"type": types}))
+            scores = self.lexical_scores(query, expansion, allowed)
+            return best_per_item(self.lexical.top(scores, min(self.lexical.count(), 4 * max(k, 1))), k)
         fetch = max(k, 1)
         total = self.lexical.count()
         while True:
@@ -140,10 +164,11 @@ class HybridSearch:
                 return best
             fetch = min(total, fetch * 4)
 
-    def candidates(self, query: str, depth: int,
-                   types: set[str] | None = None) -> tuple[list[ChunkHit], list[ChunkHit]]:
-        """Both retrievers' item rankings, `depth` deep: (lexical, dense)."""
-        return self.lexical_ranking(query, depth, types), self.dense.ranked_chunks(query, depth, types)
+    def candidates(self, query: str, depth: int, types: set[str] | None = None,
+                   expand: bool = False) -> tuple[list[ChunkHit], list[ChunkHit]]:
+        """Both retrievers' item rankings, `depth` deep: (lexical, dense); expansion is lexical only."""
+        return (self.lexical_ranking(query, depth, types, expand),
+                self.dense.ranked_chunks(query, depth, types))
 
     def fuse(self, lexical: list[ChunkHit], dense: list[ChunkHit], fusion: Fusion | None = None) -> list[ChunkHit]:
         """Fuse two item rankings; each item keeps the record of the list that ranked it higher.
@@ -161,12 +186,13 @@ class HybridSearch:
                     rank[hit.record.uid] = (position, hit.record)
         return [ChunkHit(rank[uid][1], score / ceiling) for uid, score in fused]
 
-    def ranked(self, query: str, k: int, types: set[str] | None = None, mode: str = "hybrid") -> list[ChunkHit]:
+    def ranked(self, query: str, k: int, types: set[str] | None = None, mode: str = "hybrid",
+               expand: bool = False) -> list[ChunkHit]:
         """The `k` best items as (record, score) in the given mode; the query is not re-checked."""
-        return self._rank(query, k, mode, types, None)[0]
+        return self._rank(query, k, mode, types, None, self.expansion(query, expand))[0]
 
-    def _rank(self, text: str, k: int, mode: str, types: set[str] | None,
-              mask: np.ndarray | None) -> tuple[list[ChunkHit], np.ndarray | None, list[ChunkHit]]:
+    def _rank(self, text: str, k: int, mode: str, types: set[str] | None, mask: np.ndarray | None,
+              expansion: Expansion | None = None) -> tuple[list[ChunkHit], np.ndarray | None, list[ChunkHit]]:
         """Ranked items, the BM25 scores of every record (None in dense mode), the dense candidates."""
         if mode not in MODES:
             raise BadQuery(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -174,11 +200,11 @@ class HybridSearch:
         lexical: list[ChunkHit] = []
         depth = k if mode != "hybrid" else max(k, self.depth)
         if mode != "dense":
-            lexical_scores = self.lexical.scores(text)
+            allowed = mask
             if types is not None:
-                lexical_scores = np.where(self.facet_table().mask(make_filter({"type": types})), lexical_scores, 0.0)
-            if mask is not None:
-                lexical_scores = np.where(mask, lexical_scores, 0.0)
+                kinds = self.facet_table().mask(make_filter({"type": types}))
+                allowed = kinds if allowed is None else allowed & kinds
+            lexical_scores = self.lexical_scores(text, expansion, allowed)
             lexical = self.lexical.top(lexical_scores, depth)
         if mode != "lexical":
             table_uids = self.facet_table().uids
@@ -190,17 +216,22 @@ class HybridSearch:
             return dense[:k], None, dense
         return self.fuse(lexical, dense)[:k], lexical_scores, dense
 
-    def search(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid") -> list[Hit]:
+    def search(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid",
+               expand: bool = False) -> list[Hit]:
         """Up to `k` items for `query`, one hit per item, best first.
 
         Scores are cosines (dense), BM25 (lexical) or fused scores scaled to [0, 1] (hybrid):
         they order one response and are not comparable across modes.
         """
-        return self.page(query, k, types, mode).hits
+        return self.page(query, k, types, mode, expand=expand).hits
 
     def page(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid",
-             filters: SearchFilter | None = None, facets: bool = False) -> SearchPage:
-        """Hits for `query` after its `field:value` filters and `filters`, with facet counts if asked."""
+             filters: SearchFilter | None = None, facets: bool = False, expand: bool = True) -> SearchPage:
+        """Hits for `query` after its `field:value` filters and `filters`, with facet counts if asked.
+
+        `expand` adds the taxonomy's synonyms and translations of concepts the query names to the
+        lexical side (at a lower weight); the page's `expansion` says which.
+        """
         text, parsed = parse_query(query if isinstance(query, str) else "")
         flt = parsed.merged(filters) if filters is not None else parsed
         if types is not None:
@@ -212,13 +243,14 @@ class HybridSearch:
         if types is not None and not types:
             return SearchPage([], 0, text, flt, None, mode)
         table = self.facet_table()
-        mask = table.mask(flt)
+        mask = table.mask(default_tree().resolve(flt))  # a concept filter includes its descendants
         if not text:
             records = self.lexical.records()
             rows = table.newest_first(mask)
             hits = [to_hit(ChunkHit(records[row], 0.0), "") for row in rows[:k].tolist()]
             return SearchPage(hits, len(rows), text, flt, table.counts(rows) if facets else None, mode)
-        ranked, lexical_scores, dense = self._rank(text, k, mode, None, mask)
+        expansion = self.expansion(text, expand) if mode != "dense" else None
+        ranked, lexical_scores, dense = self._rank(text, k, mode, None, mask, expansion)
         matched = np.zeros(table.size, dtype=bool)
         if lexical_scores is not None:
             matched |= lexical_scores > 0
@@ -227,4 +259,4 @@ class HybridSearch:
             if row is not None:
                 matched[row] = True
         return SearchPage([to_hit(hit, text) for hit in ranked], int(matched.sum()), text, flt,
-                          table.counts(matched) if facets else None, mode)
+                          table.counts(matched) if facets else None, mode, expansion)

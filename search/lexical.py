@@ -202,9 +202,16 @@ class BM25Index:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every record for `query` (0 where no term matches), in record order."""
+        return self._score_ids(self.query_term_ids(query))
+
+    def term_scores(self, terms: Iterable[str]) -> np.ndarray:
+        """BM25 of every record for already-analysed terms (each distinct term once)."""
+        return self._score_ids(sorted({i for i in (self._vocab.get(t) for t in terms) if i is not None}))
+
+    def _score_ids(self, term_ids: list[int]) -> np.ndarray:
         self._prepare()
         n_docs = len(self._records)
-        spans = [(self._indptr[t], self._indptr[t + 1]) for t in self.query_term_ids(query)]
+        spans = [(self._indptr[t], self._indptr[t + 1]) for t in term_ids]
         if not spans or not n_docs:
             return np.zeros(n_docs, dtype=np.float64)
         docs = np.concatenate([self._post_docs[a:b] for a, b in spans])

@@ -15,6 +15,7 @@ from kcrm.config import Settings
 from kcrm.errors import BadQuery
 from kcrm.kg.connection import Graph
 from kcrm.search.embedder import make_embedder
+from kcrm.search.expansion import taxonomy_expander
 from kcrm.search.from_graph import graph_watermark, searchable_items
 from kcrm.search.fusion import RRF, Fusion, ScoreFusion
 from kcrm.search.hybrid import HybridSearch, build_lexical_index
@@ -49,4 +50,4 @@ def make_fusion(settings: Settings) -> Fusion:
 def load_search_service(settings: Settings) -> HybridSearch:
     """The published indexes with the embedder they were built with; `IndexNotReady` if absent."""
     return HybridSearch.load(settings.index_dir, settings.lexical_index_dir, make_embedder(settings),
-                             fusion=make_fusion(settings))
+                             fusion=make_fusion(settings), expander=taxonomy_expander())

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from kcrm.api.deps import get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
+from kcrm.search.entities import find_entities
 from kcrm.search.filters import make_filter
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -38,6 +39,20 @@ class SearchHit(BaseModel):
     )
 
 
+class EntityHitOut(BaseModel):
+    uid: str = Field(examples=["CUS-0176"])
+    type: str = Field(examples=["Customer"], description="Customer, Product or Employee.")
+    name: str = Field(examples=["Ashford Logistics plc"])
+    name_zh: str | None = Field(None, examples=[None])
+    score: float = Field(examples=[0.8], description="1 exact name or alias, 0.8 prefix, 0.5 contained.")
+
+
+class EntityGroup(BaseModel):
+    counts: dict[str, int] = Field(examples=[{"Customer": 2, "Product": 0, "Employee": 1}],
+                                   description="Entities of each type whose name or alias contains the query.")
+    hits: list[EntityHitOut]
+
+
 class SearchResponse(BaseModel):
     query: str = Field(examples=["退款"])
     mode: SearchMode = Field("hybrid", examples=["hybrid"])
@@ -52,6 +67,14 @@ class SearchResponse(BaseModel):
         examples=[{"type": {"SupportCase": 180, "Document": 34}, "status": {"closed": 150, "pending": 30},
                    "month": {"2024-03": 12, "2024-04": 9}}],
     )
+    expanded_terms: list[str] = Field(
+        default_factory=list, description="Taxonomy synonyms and translations added to the lexical query "
+        "(weighted below the query's own terms); empty with expand=false or when q names no concept.",
+        examples=[["Refund", "money back", "reimbursement"]])
+    expanded_concepts: list[str] = Field(default_factory=list, description="Taxonomy concepts q names.",
+                                         examples=[["topic-refund"]])
+    entities: EntityGroup | None = Field(None, description="With entities=true: customers, products and employees "
+                                         "named like the query (name, Chinese name, SKU, e-mail), best first.")
     hits: list[SearchHit]
 
 
@@ -75,22 +98,37 @@ def search(
     language: Annotated[list[str] | None, _values("Only items in these languages (en, zh).")] = None,
     product: Annotated[list[str] | None, _values("Only items about a product whose name contains this.")] = None,
     customer: Annotated[list[str] | None, _values("Only items of a customer whose name contains this.")] = None,
-    topic: Annotated[list[str] | None, _values("Only items on a topic whose name contains this.")] = None,
+    topic: Annotated[list[str] | None, _values("Only items on this topic: a concept's uid or label includes its "
+                                               "descendants; other text matches topic names by containment.")] = None,
+    category: Annotated[list[str] | None, _values("Only items about a product of this category (uid or label, "
+                                                  "descendants included; other text by containment).")] = None,
     date_from: Annotated[str | None, Query(description="Items dated on or after (YYYY, YYYY-MM or YYYY-MM-DD).",
                                            examples=["2024-01"])] = None,
     date_to: Annotated[str | None, Query(description="Items dated on or before (YYYY, YYYY-MM or YYYY-MM-DD).",
                                          examples=["2024-06-30"])] = None,
     facets: Annotated[bool, Query(description="Add facet counts over all matches.")] = False,
+    expand: Annotated[bool, Query(description="Add the taxonomy's synonyms and English/Chinese translations of "
+                                              "concepts q names to the lexical query.")] = True,
+    entities: Annotated[bool, Query(description="Add matching customers, products and employees "
+                                                "from the graph as a separate group.")] = False,
 ) -> SearchResponse:
     started = time.perf_counter()
     filters = make_filter({"status": status, "priority": priority, "language": language, "product": product,
-                           "customer": customer, "topic": topic}, date_from=date_from, date_to=date_to)
+                           "customer": customer, "topic": topic, "category": category}, date_from=date_from, date_to=date_to)
     page = state.require_search().page(q, k=k, types=set(type) if type else None, mode=mode, filters=filters,
-                                       facets=facets)
+                                       facets=facets, expand=expand)
+    group = None
+    if entities:
+        found = find_entities(state.graph, page.text, limit=k)
+        group = EntityGroup(counts=found.counts, hits=[
+            EntityHitOut(uid=h.uid, type=h.type, name=h.name, name_zh=h.name_zh, score=h.score) for h in found.hits])
     took = (time.perf_counter() - started) * 1000
     return SearchResponse(
         query=q, mode=mode, count=len(page.hits), total=page.total, took_ms=round(took, 2),
         filters=page.filters.as_dict(), facets=page.facets,
+        expanded_terms=list(page.expansion.labels) if page.expansion else [],
+        expanded_concepts=list(page.expansion.concepts) if page.expansion else [],
+        entities=group,
         hits=[SearchHit(uid=h.uid, type=h.type, title=h.title, snippet=h.snippet, score=round(h.score, 4),
                         language=h.language, meta=h.meta) for h in page.hits],
     )

@@ -96,3 +96,13 @@ def test_make_fusion_follows_the_settings() -> None:
     assert make_fusion(Settings(search_lexical_weight=0.7)) == ScoreFusion(weights=(0.7, 0.3))
     with pytest.raises(BadQuery, match="unknown KCRM_SEARCH_FUSION"):
         make_fusion(Settings(search_fusion="borda"))
+
+
+def test_expand_adds_expanded_rows_scored_on_the_same_queries(tmp_path: Path) -> None:
+    dataset = load_beir(write_beir(tmp_path / "set"))
+    plain = evaluate_search(dataset, HashingEmbedder(dim=256), index_dir=tmp_path / "cache")
+    report = evaluate_search(dataset, HashingEmbedder(dim=256), index_dir=tmp_path / "cache", expand=True)
+    assert {"bm25+expand", "hybrid+expand"} <= set(report.results) and "bm25+expand" not in plain.results
+    assert report.results["bm25"] == plain.results["bm25"]
+    assert report.config["expansion"]["weight"] == 0.5
+    assert all(0.0 <= v <= 1.0 for row in report.results.values() for v in row.values())
