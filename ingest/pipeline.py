@@ -9,6 +9,7 @@ its source, record number, field and reason, and the raw record goes to the quar
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from kcrm.ingest import native
+from kcrm.ingest.batches import BatchWriter, plan_batches
+from kcrm.ingest.journal import Journal, find_unfinished, run_key
 from kcrm.ingest.mapper import RowMapper
 from kcrm.ingest.mapping import MappingFile, SourceMap, load_mapping
 from kcrm.ingest.readers import format_for, get_reader
@@ -25,7 +28,7 @@ from kcrm.ingest.records import Link, Problem, Record
 from kcrm.ingest.report import FileOutcome, IngestResult, write_run
 from kcrm.ingest.validate import validate_link, validate_record
 from kcrm.kg.connection import Graph
-from kcrm.kg.loader import GraphLoader, LoadReport
+from kcrm.kg.loader import LoadReport
 from kcrm.ontology.model import Ontology
 from tqdm import tqdm
 
@@ -104,6 +107,7 @@ class IngestRun:
         self._defaults: dict[str, MappingFile] = {}
         self._bar: tqdm | None = None
         self._rows = 0
+        self.journal: Journal | None = None
 
     def _plan(self, path: Path, relative: str, single: bool) -> _Plan:
         source_map = self.mapping.source_for(relative) if self.mapping else None
@@ -326,14 +330,20 @@ class IngestRun:
             outcome.rejected += 1
 
     def _load(self) -> None:
+        """Write the run in whole batches (nodes with their edges, one transaction each), journaled."""
         if self.graph is None:
             raise IngestError("no graph to load into (use a dry run to only validate)")
-        loader = GraphLoader(self.graph, self.ontology, batch_size=self.options.batch_size,
-                             progress=self.options.progress)
         report = LoadReport()
         if self.on_progress:
             self.on_progress("load", len(self.records) + len(self.links))
-        loader.load(self.records, source=self.result.source, report=report, links=self.links)
+        batches = plan_batches(self.ontology, self.records, self.links, self.options.batch_size)
+        if self.journal is not None:
+            self.journal.append("plan", batches=len(batches), records=len(self.records), links=len(self.links))
+        writer = BatchWriter(self.graph, self.ontology, self.result.source, self.journal)
+        skipped = writer.write_all(batches, report, progress=self.options.progress)
+        if self.result.resumed is not None:
+            self.result.resumed["skipped_batches"] = skipped
+            self.result.resumed["batches"] = len(batches)
         self.result.rejected.extend(report.rejected)
         self.result.load = report
 
@@ -366,17 +376,48 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
+def run_key_for(path: Path, options: IngestOptions) -> str:
+    """The journal key of an ingest: same path, source and options means the same run."""
+    return run_key(path, options.source or path.name, {"fmt": options.fmt, "mapping": str(options.mapping or ""),
+                                                      "encoding": options.encoding, "prune": options.prune})
+
+
+def unfinished_run(path: Path, options: IngestOptions, ingest_dir: Path) -> str | None:
+    """The id of an earlier run of this same ingest that was killed before it finished, if any."""
+    return None if options.dry_run else find_unfinished(ingest_dir, run_key_for(path, options))
+
+
 def ingest_path(path: Path, ontology: Ontology, graph: Graph | None, options: IngestOptions, run_dir: Path,
                 run_id: str | None = None, on_progress: ProgressHook | None = None) -> IngestResult:
-    """Ingest a file or directory; the report and quarantine are written to `run_dir`."""
+    """Ingest a file or directory; the report, quarantine and journal are written to `run_dir`.
+
+    When `run_dir` already holds an unfinished journal the run resumes it: batches committed
+    with the same content are skipped, the rest written (see `kcrm.ingest.journal`).
+    """
     run = IngestRun(path, ontology, graph, options, run_id or new_run_id(), on_progress)
+    if not options.dry_run:
+        run.journal = Journal.open(run_dir)
+        if run.journal.entries and not run.journal.finished:
+            run.result.resumed = {"committed_batches": len(run.journal.committed())}
+            run.journal.append("resume", pid=os.getpid())
+            log.warning("resuming unfinished ingest run %s: %d batches already committed", run.result.run_id,
+                        len(run.journal.committed()))
+        else:
+            run.journal.append("start", key=run_key_for(path, options), path=str(path.resolve()),
+                               source=run.result.source, pid=os.getpid())
     try:
         run.execute()
+    except IngestError as exc:  # the input is wrong: resuming would fail the same way
+        if run.journal is not None:
+            run.journal.append("done", ok=False, error=str(exc))
+        raise
     finally:
         run.write(run_dir)
+    if run.journal is not None:
+        run.journal.append("done", ok=run.result.ok)
     log.info("ingest %s: %d records and %d links accepted, %d problems", run.result.source, run.result.records,
              run.result.links, len(run.result.rejected))
     return run.result
 
 
-__all__ = ["IngestOptions", "IngestResult", "IngestRun", "discover", "ingest_path"]
+__all__ = ["IngestOptions", "IngestResult", "IngestRun", "discover", "ingest_path", "run_key_for", "unfinished_run"]

@@ -51,6 +51,8 @@ class IngestResult:
     run_dir: Path | None = None
     report_path: Path | None = None
     quarantine_path: Path | None = None
+    resumed: dict[str, Any] | None = None
+    index_stale: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -72,6 +74,8 @@ class IngestResult:
             "accepted": {"records": self.records, "links": self.links},
             "rejected": {"records": self.rejected_records, "problems": len(self.rejected)},
             "deleted": self.deleted, "graph": load,
+            **({"resumed": self.resumed} if self.resumed is not None else {}),
+            **({"index_stale": self.index_stale} if self.index_stale is not None else {}),
             "report": str(self.report_path) if self.report_path else None,
             "quarantine": str(self.quarantine_path) if self.quarantine_path else None,
         }

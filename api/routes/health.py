@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 from kcrm import __version__
 from kcrm.api.deps import get_state
 from kcrm.api.state import ServiceState
+from kcrm.errors import KcrmError
+from kcrm.ingest.freshness import index_freshness
 
 router = APIRouter(tags=["health"])
 
@@ -23,6 +25,9 @@ class Health(BaseModel):
 class Check(BaseModel):
     ok: bool
     detail: str = Field(examples=["bolt://127.0.0.1:7687"])
+    stale: bool | None = Field(None, examples=[False], description=(
+        "Index only: true when the graph changed (an ingest) since the index was built; "
+        "the service still answers from the old index until `kcrm reindex`."))
 
 
 class Readiness(BaseModel):
@@ -49,6 +54,15 @@ def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
             detail=f"{search.item_count} items, {search.chunk_count} chunks" if search else (state.index_error or "not loaded"),
         ),
     }
+    if graph_ok and search is not None:
+        try:
+            freshness = index_freshness(state.settings, state.graph)
+        except KcrmError:  # the graph went away since the ping: staleness stays unknown (None)
+            freshness = None
+        if freshness is not None:
+            checks["index"].stale = freshness.stale
+            if freshness.stale:
+                checks["index"].detail += f"; {freshness.describe()}"
     ready = all(check.ok for check in checks.values())
     body = Readiness(status="ready" if ready else "not ready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503,
