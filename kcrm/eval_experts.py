@@ -17,7 +17,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,8 +183,12 @@ def _profiles(data: SplitData, half_life_days: float) -> dict[str, ExpertProfile
     return profiles
 
 
-def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS) -> Callable[[dict[str, Any]], list[str]]:
-    """kcrm's ranking for forum questions: Model 2 over retrieved threads plus the graph priors."""
+def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: dict[str, float] | None = None
+                ) -> Callable[[dict[str, Any]], list[str]]:
+    """kcrm's ranking for forum questions: Model 2 over retrieved threads plus the graph priors.
+
+    `centrality` (author -> [0, 1], from `kcrm.kg.analytics`) feeds the prior `weights.centrality`.
+    """
     index = BM25({t: tokenize(text) for t, text in data.threads.items()})
     assoc: dict[str, list[Association]] = defaultdict(list)
     for post in data.answers:
@@ -192,6 +196,8 @@ def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS) -> Callable[[
                                                                               weights.half_life_days)
         assoc[post["thread_id"]].append(Association(post["author"], post["thread_id"], "ANSWERED", weight))
     profiles = _profiles(data, weights.half_life_days)
+    if centrality:
+        profiles = {a: replace(p, centrality=centrality.get(a, 0.0)) for a, p in profiles.items()}
     topics = {t: [f] for t, f in data.forum_of.items()}
 
     def ranking(query: dict[str, Any]) -> list[str]:

@@ -82,7 +82,10 @@ OPTIONAL CALL (c) {{
 }}
 WITH c, segment, minedSegment, transactions, topProducts, products, closedCount, openCount, openCases, closedCases,
      recentTopics, accountTeam, experts,
-     collect(CASE WHEN r IS NOT NULL THEN {{uid: r.uid, type: labels(r)[0], title: r.title, via: via}} END) AS rules
+     collect(CASE WHEN r IS NOT NULL THEN {{uid: r.uid, type: labels(r)[0], title: r.title, via: via,
+                                           jurisdiction: r.jurisdiction, language: r.language,
+                                           topics: COLLECT {{ MATCH (r)-[:{HAS_TOPIC}]->(t:{TOPIC}) RETURN t.uid }}}}
+             END) AS rules
 RETURN c{{.*}} AS profile, segment, minedSegment, transactions, topProducts, products, closedCount, openCount, openCases,
        closedCases, recentTopics, accountTeam, experts, rules
 """
@@ -121,6 +124,58 @@ def merge_rules(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(merged.values(), key=lambda r: (r["type"], r["uid"]))
 
 
+# Jurisdictions (IndustryRule.jurisdiction, canonical English or the Chinese name used on Chinese
+# rules) -> the customer countries they cover; a jurisdiction named "X (Y)" covers country X, and
+# "International ..." covers everyone.
+EU_COUNTRIES = frozenset({
+    "Austria", "Belgium", "Bulgaria", "Croatia", "Cyprus", "Czechia", "Czech Republic", "Denmark", "Estonia",
+    "Finland", "France", "Germany", "Greece", "Hungary", "Ireland", "Italy", "Latvia", "Lithuania", "Luxembourg",
+    "Malta", "Netherlands", "Poland", "Portugal", "Romania", "Slovakia", "Slovenia", "Spain", "Sweden"})
+WORKING_LANGUAGE = "en"  # the language global policies are written in
+JURISDICTION_ALIASES = {"中国大陆": "China", "中国": "China", "Mainland China": "China", "UK": "United Kingdom",
+                        "US": "United States", "USA": "United States"}
+
+
+def jurisdiction_covers(jurisdiction: str | None, country: str | None) -> bool:
+    """Whether a rule of `jurisdiction` can apply to a customer in `country` (unknown either side: yes)."""
+    if not jurisdiction or not country:
+        return True
+    name = jurisdiction.strip()
+    if name.lower().startswith("international") or name.lower() == "global":
+        return True
+    name = JURISDICTION_ALIASES.get(name, name.split(" (")[0].strip())
+    if name == "EU":
+        return country in EU_COUNTRIES
+    return JURISDICTION_ALIASES.get(name, name) == JURISDICTION_ALIASES.get(country, country)
+
+
+def applicable_rules(rules: list[dict[str, Any]], country: str | None, language: str | None) -> list[dict[str, Any]]:
+    """Drop rules reached through APPLIES_TO (segment, product, category) that cannot apply to this customer.
+
+    Why: APPLIES_TO ties a rule to what was bought, not where; so a UK customer's hardware reached
+    the China refund policy. A rule with a jurisdiction must cover the customer's country; a rule
+    without one, written in a language the customer does not use, is a localised variant and is
+    dropped, unless it is in the working language (global policies are written in it) and no rule
+    in the customer's language covers its topics. Rules bound to the customer directly
+    (GOVERNED_BY) are always kept.
+    """
+    def direct(rule: dict[str, Any]) -> bool:
+        return any(not v.startswith(APPLIES_TO) for v in rule["via"])
+
+    local_topics = {t for r in rules if r.get("language") == language for t in r.get("topics") or ()}
+    kept = []
+    for rule in rules:
+        if not direct(rule):
+            if rule.get("jurisdiction") and not jurisdiction_covers(rule["jurisdiction"], country):
+                continue
+            foreign = bool(language and rule.get("language") and rule["language"] != language)
+            if foreign and not rule.get("jurisdiction") and (
+                    rule["language"] != WORKING_LANGUAGE or local_topics & set(rule.get("topics") or ())):
+                continue
+        kept.append({k: v for k, v in rule.items() if k != "topics"})
+    return kept
+
+
 def customer_360(graph: Graph, uid: str, cases: int = 10, top: int = 5, experts: int = 5) -> Customer360:
     """The 360 view of customer `uid`; EntityNotFound when the graph has no such customer."""
     rows = graph.read(CUSTOMER_360_QUERY, uid=uid, mined=MINED_SOURCE, done=DONE_STATUSES, cases=cases, top=top, experts=experts,
@@ -134,5 +189,5 @@ def customer_360(graph: Graph, uid: str, cases: int = 10, top: int = 5, experts:
         uid=uid, profile={k: v for k, v in r["profile"].items() if k not in _HIDDEN}, segment=r["segment"],
         transactions=tx, top_products=r["topProducts"], products=r["products"], open_cases=r["openCases"],
         closed_cases=r["closedCases"], case_counts={"open": r["openCount"], "closed": r["closedCount"]},
-        rules=merge_rules(r["rules"]), account_team=r["accountTeam"], recent_topics=r["recentTopics"],
+        rules=applicable_rules(merge_rules(r["rules"]), r["profile"].get("country"), r["profile"].get("language")), account_team=r["accountTeam"], recent_topics=r["recentTopics"],
         experts=r["experts"], mined_segment=r["minedSegment"])

@@ -32,6 +32,7 @@ class Weights:
     ownership: float = 0.3
     load_penalty: float = 0.05
     prior: float = 0.1
+    centrality: float = 0.0  # collaboration-graph PageRank prior (kcrm.kg.analytics); 0 = not used
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class ExpertScore:
     skills: float = 0.0
     ownership: float = 0.0
     prior: float = 0.0
+    centrality: float = 0.0
     penalty: float = 1.0
     contributions: list[Contribution] = field(default_factory=list)
     skill_matches: list[tuple[str, str, int, int]] = field(default_factory=list)
@@ -184,6 +186,7 @@ def combine(entry: ExpertScore, max_documents: float, weights: Weights) -> float
     """The final score: normalised document evidence plus skills, ownership and prior, times the load penalty."""
     documents = entry.documents / max_documents if max_documents > 0 else 0.0
     raw = documents + weights.skill * entry.skills + weights.ownership * entry.ownership + weights.prior * entry.prior
+    raw += weights.centrality * entry.centrality
     entry.score = raw * entry.penalty
     return entry.score
 
@@ -197,6 +200,7 @@ class ExpertProfile:
     owns: frozenset[str] = frozenset()
     open_cases: int = 0
     activity: float = 0.0
+    centrality: float = 0.0  # in [0, 1]: collaboration PageRank over the most central
 
 
 def rank(relevance: Mapping[str, float], associations: Mapping[str, Iterable[Association]],
@@ -213,6 +217,7 @@ def rank(relevance: Mapping[str, float], associations: Mapping[str, Iterable[Ass
         entry.skills, entry.skill_matches = skill_score(profile.skills, query_topics, broader, weights.skill_hop_decay)
         entry.ownership = len(profile.owns & targets) / len(targets) if targets else 0.0
         entry.prior = profile.activity / max_activity if max_activity > 0 else 0.0
+        entry.centrality = profile.centrality
         entry.penalty = load_penalty(profile.open_cases, weights.load_penalty)
         ranked.append(entry)
     max_documents = max((e.documents for e in ranked), default=0.0)
