@@ -13,6 +13,8 @@ from kcrm.api.routes import health, search
 from kcrm.api.routes import assist, customers, entities, experts
 from kcrm.api.routes import insights
 from kcrm.api.routes import ingest
+from kcrm.api.routes import analytics
+from kcrm.api.routes import taxonomy
 from kcrm.api.state import build_state
 from kcrm.config import Settings, get_settings
 
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(insights.router)
     app.include_router(ingest.router)
+    app.include_router(analytics.router)
+    app.include_router(taxonomy.router)
     for module in (experts, customers, entities, assist):
         app.include_router(module.router)
     return app

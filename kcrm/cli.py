@@ -169,14 +169,21 @@ def validate(directory: Annotated[Path, typer.Argument(help="Directory of *.json
 
 
 @app.command("reindex")
-def reindex() -> None:
+def reindex(
+    check: Annotated[bool, typer.Option("--check", help="Only say whether the index is stale (exit 1 if so).")] = False,
+) -> None:
     """Rebuild the search index from Neo4j and swap it in atomically."""
     from kcrm import workflows
+    from kcrm.ingest.freshness import index_freshness
 
     settings = _settings()
     try:
         graph = workflows.open_graph(settings)
         try:
+            freshness = index_freshness(settings, graph)
+            typer.echo(f"index: {freshness.describe()}")
+            if check:
+                raise typer.Exit(1 if freshness.stale or freshness.index_watermark is None else 0)
             path = workflows.reindex(settings, graph, progress=sys.stderr.isatty())
         finally:
             graph.close()
@@ -328,6 +335,8 @@ def eval_search(
     index_dir: Annotated[Optional[Path], typer.Option(
         help="Keep the built indexes here and reuse them on the next run (default: a temporary directory).")] = None,
     depth: Annotated[int, typer.Option(min=10, max=1000, help="Candidates per retriever (and ranking depth).")] = 100,
+    expand: Annotated[bool, typer.Option(
+        "--expand", help="Also score bm25+expand and hybrid+expand: the lexical query expanded from the taxonomy.")] = False,
 ) -> None:
     """nDCG@10, MRR@10 and Recall@100 of BM25-only, dense-only and hybrid search, in one run."""
     from kcrm.search.embedder import make_embedder
@@ -339,7 +348,8 @@ def eval_search(
         data = load_beir(dataset, split=split)
         report = evaluate_search(data, make_embedder(settings), fusion=make_fusion(settings), depth=depth,
                                  limit_queries=limit_queries,
-                                 tune_split=tune_on, index_dir=index_dir, progress=sys.stderr.isatty())
+                                 tune_split=tune_on, index_dir=index_dir, progress=sys.stderr.isatty(),
+                                 expand=expand)
     except KcrmError as exc:
         _fail(exc)
     typer.echo(report.table())

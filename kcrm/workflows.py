@@ -79,13 +79,18 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
            dry_run: bool = False, progress: bool = False, run_id: str | None = None,
            on_progress: ProgressHook | None = None, prune: bool = False) -> IngestResult:
     """Ingest a file or directory (schema applied first); report and quarantine go to DATA_DIR/ingest/RUN."""
-    from kcrm.ingest.pipeline import IngestOptions, ingest_path, new_run_id
+    from kcrm.ingest.freshness import index_freshness
+    from kcrm.ingest.pipeline import IngestOptions, ingest_path, new_run_id, unfinished_run
 
     ontology = load_ontology()
     if graph is not None and not dry_run:
         apply_schema(graph, ontology)
     options = IngestOptions(fmt=fmt, mapping=mapping, encoding=encoding, source=source, dry_run=dry_run, prune=prune,
                             progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings))
-    run_id = run_id or new_run_id()
-    return ingest_path(path, ontology, graph, options, settings.data_dir / "ingest" / run_id, run_id=run_id,
-                       on_progress=on_progress)
+    run_id = run_id or unfinished_run(path, options, settings.data_dir / "ingest") or new_run_id()
+    result = ingest_path(path, ontology, graph, options, settings.data_dir / "ingest" / run_id, run_id=run_id,
+                         on_progress=on_progress)
+    if graph is not None and not dry_run:
+        freshness = index_freshness(settings, graph)
+        result.index_stale = freshness.stale if freshness.index_watermark is not None else None
+    return result
