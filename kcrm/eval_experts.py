@@ -11,7 +11,6 @@ via `kcrm.kg.expert_scoring.rank`), the most active answerer, and BM25 over answ
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import math
 import re
@@ -25,6 +24,7 @@ from typing import Any
 from tqdm import tqdm
 
 from kcrm.errors import ValidationFailed
+from kcrm.jsonlines import json_objects
 from kcrm.kg.expert_scoring import (
     Association,
     ExpertProfile,
@@ -109,19 +109,12 @@ def read_dataset(directory: Path) -> tuple[list[dict[str, Any]], list[dict[str, 
         if not path.is_file():
             raise ValidationFailed(f"{path} is missing: a dataset folder needs {POSTS_FILE} and {QRELS_FILE}")
     posts = []
-    with posts_path.open(encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                post = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValidationFailed(f"{posts_path}:{line_no}: not JSON: {exc}") from exc
-            missing = [f for f in POST_FIELDS if not post.get(f)]
-            if missing:
-                raise ValidationFailed(f"{posts_path}:{line_no}: missing field(s) {', '.join(missing)}")
-            post["at"] = _parse(post["created_at"])
-            posts.append(post)
+    for line_no, post in json_objects(posts_path, ValidationFailed):
+        missing = [f for f in POST_FIELDS if not post.get(f)]
+        if missing:
+            raise ValidationFailed(f"{posts_path}:{line_no}: missing field(s) {', '.join(missing)}")
+        post["at"] = _parse(post["created_at"])
+        posts.append(post)
     with qrels_path.open(encoding="utf-8", newline="") as fh:
         qrels = list(csv.DictReader(fh))
     for line_no, row in enumerate(qrels, start=2):

@@ -13,7 +13,6 @@ Fusion weights are never fitted on the test queries: `tune_split` names another 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import tempfile
@@ -25,6 +24,7 @@ from typing import Any
 from tqdm import tqdm
 
 from kcrm.errors import DatasetInvalid, IndexNotReady
+from kcrm.jsonlines import json_objects
 from kcrm.search import metrics
 from kcrm.search.embedder import Embedder
 from kcrm.search.fusion import RRF, Fusion, ScoreFusion
@@ -87,19 +87,12 @@ def _jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if not path.is_file():
         raise DatasetInvalid(f"{path} is missing: a BEIR folder needs corpus.jsonl, queries.jsonl and qrels/")
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise DatasetInvalid(f"{path}:{line_no}: not JSON ({exc})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("_id"), (str, int)):
-                raise DatasetInvalid(f"{path}:{line_no}: field '_id' is missing")
-            if not isinstance(row.get("text", ""), str) or not isinstance(row.get("title", ""), str):
-                raise DatasetInvalid(f"{path}:{line_no}: fields 'text' and 'title' must be strings")
-            rows.append((line_no, row))
+    for line_no, row in json_objects(path, DatasetInvalid):
+        if not isinstance(row.get("_id"), (str, int)):
+            raise DatasetInvalid(f"{path}:{line_no}: field '_id' is missing")
+        if not isinstance(row.get("text", ""), str) or not isinstance(row.get("title", ""), str):
+            raise DatasetInvalid(f"{path}:{line_no}: fields 'text' and 'title' must be strings")
+        rows.append((line_no, row))
     return rows
 
 
