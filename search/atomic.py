@@ -16,6 +16,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +41,27 @@ def write_durably(path: Path, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def write_files_and_manifest(directory: Path, files: dict[str, bytes], *, fmt: str, version: int,
+                             watermark: str, details: dict[str, Any],
+                             manifest_file: str = "manifest.json") -> dict[str, Any]:
+    """Write each file durably, then the manifest naming the format, watermark and checksums.
+
+    `details` adds what is specific to one kind of index (its builder, counts); the manifest is
+    written last, so a directory with a manifest has every file it lists.
+    """
+    for name, data in files.items():
+        write_durably(Path(directory) / name, data)
+    manifest = {
+        "format": fmt, "format_version": version, "build_id": uuid.uuid4().hex,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "watermark": watermark,
+        **details,
+        "files": {name: sha256(data) for name, data in files.items()},
+    }
+    write_durably(Path(directory) / manifest_file, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+    return manifest
 
 
 def fsync_dir(path: Path) -> None:

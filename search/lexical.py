@@ -19,11 +19,9 @@ import io
 import json
 import logging
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -269,21 +267,15 @@ class BM25Index:
                  terms=np.concatenate(self._doc_terms) if sizes else np.zeros(0, np.int32),
                  tfs=np.concatenate(self._doc_tfs) if sizes else np.zeros(0, np.int32))
         postings = buffer.getvalue()
-        files = {DOCS_FILE: docs, TERMS_FILE: terms, POSTINGS_FILE: postings}
-        for name, data in files.items():
-            atomic.write_durably(directory / name, data)
-        manifest = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "build_id": uuid.uuid4().hex,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "watermark": watermark,
-            "analyzer": self.analyzer_name,
-            "bm25": {"k1": self.k1, "b": self.b},
-            "counts": {"records": self.count(), "items": self.item_count(), "terms": len(self._vocab)},
-            "files": {name: atomic.sha256(data) for name, data in files.items()},
-        }
-        atomic.write_durably(directory / MANIFEST_FILE,
-                             json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
-        return manifest
+        return atomic.write_files_and_manifest(
+            directory, {DOCS_FILE: docs, TERMS_FILE: terms, POSTINGS_FILE: postings},
+            fmt=FORMAT, version=FORMAT_VERSION, watermark=watermark, manifest_file=MANIFEST_FILE,
+            details={
+                "analyzer": self.analyzer_name,
+                "bm25": {"k1": self.k1, "b": self.b},
+                "counts": {"records": self.count(), "items": self.item_count(), "terms": len(self._vocab)},
+            },
+        )
 
     @classmethod
     def load(cls, directory: Path, analyzer: Analyzer | None = None, attempts: int = 3) -> BM25Index:

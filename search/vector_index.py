@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -236,20 +234,15 @@ class FaissVectorIndex:
         lines = [json.dumps({"id": i, **asdict(record)}, ensure_ascii=False, default=str)
                  for i, record in sorted(self._records.items())]
         chunks = ("\n".join(lines) + "\n" if lines else "").encode("utf-8")
-        atomic.write_durably(directory / VECTORS_FILE, vectors)
-        atomic.write_durably(directory / CHUNKS_FILE, chunks)
-        manifest = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "build_id": uuid.uuid4().hex,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "watermark": watermark,
-            "embedder": {"name": self.embedder_name, "dim": self.dim},
-            "index": {"kind": self.kind, "metric": "inner_product"},
-            "counts": {"chunks": self.count(), "items": self.item_count()},
-            "files": {VECTORS_FILE: atomic.sha256(vectors), CHUNKS_FILE: atomic.sha256(chunks)},
-        }
-        atomic.write_durably(directory / MANIFEST_FILE,
-                       json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
-        return manifest
+        return atomic.write_files_and_manifest(
+            directory, {VECTORS_FILE: vectors, CHUNKS_FILE: chunks},
+            fmt=FORMAT, version=FORMAT_VERSION, watermark=watermark, manifest_file=MANIFEST_FILE,
+            details={
+                "embedder": {"name": self.embedder_name, "dim": self.dim},
+                "index": {"kind": self.kind, "metric": "inner_product"},
+                "counts": {"chunks": self.count(), "items": self.item_count()},
+            },
+        )
 
     @classmethod
     def load(cls, directory: Path, expect: Embedder | None = None, attempts: int = 3) -> FaissVectorIndex:
