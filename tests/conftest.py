@@ -122,3 +122,21 @@ def api_url(e2e_settings: Settings, neo4j_uri: str, loaded) -> Iterator[str]:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def api_key(api_url: str) -> str:
+    """The API key the end-to-end tests send (full access). Empty while the API has no auth."""
+    return os.environ.get("KCRM_TEST_API_KEY", "")
+
+
+@pytest.fixture(scope="session")
+def api(api_url: str, api_key: str) -> Iterator[httpx.Client]:
+    """An HTTP client for the test server that sends the test API key on every request.
+
+    New end-to-end tests use this rather than bare `httpx.get(api_url + ...)`, so that
+    authentication is decided in one place.
+    """
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    with httpx.Client(base_url=api_url, headers=headers, timeout=60) as client:
+        yield client
