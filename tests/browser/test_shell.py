@@ -52,9 +52,14 @@ def test_sign_in_keeps_the_key_in_the_tab_and_sends_it_on_every_call(page, api_u
     assert page.evaluate("sessionStorage.getItem('kcrm.apiKey')") is None
 
 
-def test_a_rejected_key_sends_the_user_back_to_sign_in(page, api_url, api_key, shot) -> None:
+@pytest.fixture
+def authenticating_api(api_key: str) -> None:
+    """Skip (before a page is opened) while the API accepts any key: there is nothing to reject."""
     if not api_key:
         pytest.skip("the API accepts any key until authentication lands (api_key is empty)")
+
+
+def test_a_rejected_key_sends_the_user_back_to_sign_in(authenticating_api, page, api_url, shot) -> None:
     sign_in_attempt = "not-a-valid-key-" + "x" * 16
     page.goto(f"{api_url}/")
     settled(page)

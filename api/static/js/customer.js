@@ -45,10 +45,15 @@ export async function customerView(main, route, ctx) {
       listCard("recent-topics", t("customer.topics"), view.recent_topics, (topic) => [topic]))));
 }
 
+const LIST_SHOWN = 10;
+
 function listCard(id, title, items, render) {
+  const rows = (items || []).map((item) => h("li", {}, render(item)));
+  const rest = rows.splice(LIST_SHOWN);
   return h("section", { class: "card", id },
     h("h2", {}, title),
-    items?.length ? h("ul", {}, items.map((item) => h("li", {}, render(item)))) : h("p", { class: "muted" }, t("customer.none")));
+    rows.length ? h("ul", {}, rows) : h("p", { class: "muted" }, t("customer.none")),
+    rest.length ? h("details", { class: "more" }, h("summary", {}, t("entity.more", { n: rest.length })), h("ul", {}, rest)) : null);
 }
 
 function caseList(id, title, cases) {
