@@ -16,7 +16,7 @@ $(BIN)/kcrm: pyproject.toml | prereqs
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
-install: $(BIN)/kcrm
+install: $(BIN)/kcrm browser
 
 demo: install
 	$(BIN)/kcrm demo
@@ -33,3 +33,14 @@ stop:
 clean:
 	-$(BIN)/kcrm neo4j stop
 	rm -rf var
+
+# Debian's Chromium and a CJK font for the browser tests (tests/browser); Playwright never downloads one.
+.PHONY: browser
+browser:
+	@if command -v chromium >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium and fonts-wqy-zenhei for the browser tests (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null \
+	    || { echo "apt-get could not install chromium; the browser tests will fail"; exit 1; }; \
+	else echo "WARNING: the browser tests need Debian's chromium: as root run" \
+	  "'apt-get install chromium fonts-wqy-zenhei' (or set KCRM_CHROMIUM to a Chromium binary)"; fi

@@ -16,6 +16,7 @@ from kcrm.api.routes import ingest
 from kcrm.api.routes import analytics
 from kcrm.api.routes import taxonomy
 from kcrm.api.state import build_state
+from kcrm.api.web import install_web
 from kcrm.config import Settings, get_settings
 
 DESCRIPTION = """
@@ -48,4 +49,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(taxonomy.router)
     for module in (experts, customers, entities, assist):
         app.include_router(module.router)
+    install_web(app)
     return app
