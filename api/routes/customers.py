@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from kcrm.api.deps import get_state
+from kcrm.access import Principal
+from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.customer360 import customer_360
@@ -45,7 +46,9 @@ class Customer360Response(BaseModel):
 )
 def customer_view(
     state: Annotated[ServiceState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(get_principal)],
     uid: Annotated[str, Path(min_length=1, max_length=200, examples=["CUS-0176"])],
     cases: Annotated[int, Query(ge=1, le=100, description="At most this many open and closed cases each.")] = 10,
 ) -> Customer360Response:
-    return Customer360Response(**dataclasses.asdict(customer_360(state.graph, uid, cases=cases)))
+    view = customer_360(state.graph, uid, cases=cases, groups=principal.visible_groups())
+    return Customer360Response(**dataclasses.asdict(view))
