@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -100,9 +101,11 @@ def plan_batches(ontology: Ontology, records: list[Record], links: list[Link], b
 class BatchWriter:
     """Writes planned batches, each in one transaction, and journals each commit."""
 
-    def __init__(self, graph: Graph, ontology: Ontology, source: str, journal: Journal | None = None) -> None:
+    def __init__(self, graph: Graph, ontology: Ontology, source: str, journal: Journal | None = None,
+                 on_commit: Callable[[list[str], str], None] | None = None) -> None:
         self.graph, self.ontology, self.source, self.journal = graph, ontology, source, journal
         self.now = datetime.now(UTC).isoformat()
+        self.on_commit = on_commit  # told (uids, write time) after each batch commits: alerts
 
     def write_all(self, batches: list[Batch], report: LoadReport, progress: bool = False) -> int:
         """Write every batch not already committed with the same content; returns how many were skipped."""
@@ -119,6 +122,8 @@ class BatchWriter:
                     if self.journal is not None:
                         self.journal.append("batch", index=batch.index, digest=digest, nodes=batch.uids,
                                             relationships=sum(len(r) for r in batch.rels.values()))
+                    if self.on_commit is not None:
+                        self.on_commit(batch.uids, self.now)
                 bar.update(batch.size)
         return skipped
 

@@ -138,6 +138,10 @@ def ingest(
         finally:
             if graph is not None:
                 graph.close()
+        if not dry_run:
+            from kcrm.alerts.service import drain_webhooks
+
+            drain_webhooks(settings)
     except KcrmError as exc:
         _fail(exc)
     typer.echo(json.dumps(result.summary(), ensure_ascii=False, indent=2))
@@ -271,8 +275,12 @@ def mine(
                 return
             result = run_mining(graph, load_ontology(), config, progress=sys.stderr.isatty(),
                                 batch_size=settings.load_batch_size)
+            from kcrm.alerts.service import after_mining, drain_webhooks
+
+            after_mining(settings, graph)
         finally:
             graph.close()
+        drain_webhooks(settings)
     except KcrmError as exc:
         _fail(exc)
     summary = result.summary()
@@ -399,5 +407,21 @@ def eval_experts(
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         typer.echo(f"figures written to {json_out}")
 
+
+alerts_app = typer.Typer(help="Alerts: webhook deliveries of subscriptions.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("deliver")
+def alerts_deliver() -> None:
+    """Retry queued webhook deliveries now, until none is pending or KCRM_ALERTS_DRAIN_S has passed."""
+    from kcrm.alerts.service import alert_store, drain_webhooks
+
+    settings = _settings()
+    delivered = drain_webhooks(settings)
+    typer.echo(json.dumps({"delivered": delivered, "pending": alert_store(settings).pending_count()}))
+
+
 if __name__ == "__main__":
     app()
+

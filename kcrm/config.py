@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     ingest_max_file_mb: int = Field(512, description="Largest file `kcrm ingest` reads (or POST /v1/ingest accepts), in MiB.")
     ingest_max_field_chars: int = Field(1_000_000, description="Longest single field or text an ingested record may carry.")
 
+    alerts_enabled: bool = Field(True, description="Notify subscribers of newly ingested matching items and of "
+                                 "mined warnings (subscriptions live in DATA_DIR/alerts/alerts.sqlite3).")
+    alerts_webhook_attempts: int = Field(5, ge=1, le=20, description="Tries per webhook delivery before it is "
+                                         "marked failed.")
+    alerts_webhook_backoff_s: float = Field(1.0, gt=0, description="Wait after the first failed webhook try; "
+                                            "doubles after each further failure.")
+    alerts_webhook_timeout_s: float = Field(5.0, gt=0, description="Timeout of one webhook POST.")
+    alerts_poll_s: float = Field(0.5, gt=0, description="How often the API's dispatcher looks for due webhooks.")
+    alerts_drain_s: float = Field(60.0, ge=0, description="How long `kcrm ingest` and `kcrm mine` keep retrying "
+                                  "their webhooks before exiting (undelivered ones stay queued for the API).")
+
     api_host: str = Field("127.0.0.1", description="Address `kcrm serve` binds to.")
     api_port: int = Field(8000, description="Port `kcrm serve` listens on.")
     log_format: str = Field("console", description="'console' or 'json'.")
