@@ -137,8 +137,11 @@ def test_confidential_customer_disappears_from_customer_filter_and_facets(search
                        uid=confidential["uid"])[0]["c"]
     assert search.page("", k=5, filters=flt, groups=OUTSIDER.visible_groups()).total == 0
     assert search.page("", k=5, filters=flt, groups=KEY_TEAM.visible_groups()).total == cases > 0
-    every = search.page("", k=5, facets=True, groups=OUTSIDER.visible_groups())
+    cases_only = make_filter({"type": ["SupportCase"]})
+    every = search.page("", k=5, filters=cases_only, facets=True, groups=OUTSIDER.visible_groups())
+    insider = search.page("", k=5, filters=cases_only, facets=True, groups=KEY_TEAM.visible_groups())
     assert confidential["name"] not in every.facets["customer"]
+    assert insider.facets["customer"][confidential["name"]] == cases
 
 
 def test_internal_runbooks_need_the_internal_group(search, graph) -> None:
