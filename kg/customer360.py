@@ -34,8 +34,8 @@ _CASE_FIELDS = (f"k{{.uid, .title, .status, .priority, .openedAt, .closedAt, "
 
 # Every node read is trimmed by `visible` ($groups null: no trimming): a customer the caller may not
 # see is no row at all (404, as if absent); restricted orders and cases leave its lists and counts.
-# PURCHASED summarises every order line, so for a trimmed caller a product bought in a restricted
-# order is re-summarised from the visible order lines (and left out when none is visible).
+# PURCHASED summarises every order line, so when a trimmed caller may not see some of the
+# customer's orders, its products are summarised from the order lines it may see instead.
 CUSTOMER_360_QUERY = f"""
 MATCH (c:{CUSTOMER} {{uid: $uid}}) WHERE {visible('c')}
 CALL (c) {{ OPTIONAL MATCH (c)-[m:{IN_SEGMENT}]->(s:{SEGMENT}) WHERE coalesce(m.source, '') <> $mined AND {visible('s')}
@@ -50,20 +50,20 @@ CALL (c) {{ OPTIONAL MATCH (c)-[:{PLACED}]->(t:{TXN})-[l:{CONTAINS}]->(p:{PRODUC
            WITH p, sum(l.quantity * l.unitPrice) AS spend, sum(l.quantity) AS quantity
            ORDER BY spend DESC LIMIT $top
            RETURN collect(p{{.uid, .name, .sku, spend: spend, quantity: quantity}}) AS topProducts }}
-CALL (c) {{ OPTIONAL MATCH (c)-[r:{PURCHASED}]->(p:{PRODUCT}) WHERE {visible('p')}
-           CALL (c, p) {{ OPTIONAL MATCH (c)-[:{PLACED}]->(t:{TXN})-[l:{CONTAINS}]->(p)
-                         WHERE $groups IS NOT NULL AND NOT {visible('t')} RETURN count(l) AS hidden }}
-           CALL (c, p, hidden) {{ OPTIONAL MATCH (c)-[:{PLACED}]->(t:{TXN})-[l:{CONTAINS}]->(p)
-                         WHERE hidden > 0 AND {visible('t')}
-                         RETURN count(l) AS shown, sum(l.quantity) AS q, min(t.orderedAt) AS first,
-                                max(t.orderedAt) AS last }}
-           WITH p, r, hidden, shown, q, first, last WHERE p IS NOT NULL AND (hidden = 0 OR shown > 0)
-           WITH p, CASE WHEN hidden = 0 THEN r.quantity ELSE q END AS quantity,
-                CASE WHEN hidden = 0 THEN r.firstPurchase ELSE first END AS firstPurchase,
-                CASE WHEN hidden = 0 THEN r.lastPurchase ELSE last END AS lastPurchase
-           ORDER BY lastPurchase DESC
-           RETURN collect(p{{.uid, .name, .sku, quantity: quantity, firstPurchase: firstPurchase,
-                            lastPurchase: lastPurchase}}) AS products }}
+CALL (c) {{ OPTIONAL MATCH (c)-[:{PLACED}]->(t:{TXN}) WHERE $groups IS NOT NULL AND NOT {visible('t')}
+           RETURN count(t) AS hiddenOrders }}
+OPTIONAL CALL (c, hiddenOrders) {{ WITH c WHERE hiddenOrders = 0
+           OPTIONAL MATCH (c)-[r:{PURCHASED}]->(p:{PRODUCT}) WHERE {visible('p')}
+           WITH p, r ORDER BY r.lastPurchase DESC
+           RETURN collect(p{{.uid, .name, .sku, quantity: r.quantity, firstPurchase: r.firstPurchase,
+                            lastPurchase: r.lastPurchase}}) AS purchased }}
+OPTIONAL CALL (c, hiddenOrders) {{ WITH c WHERE hiddenOrders > 0
+           OPTIONAL MATCH (c)-[:{PLACED}]->(t:{TXN})-[l:{CONTAINS}]->(p:{PRODUCT}) WHERE {visible('t')} AND {visible('p')}
+           WITH p, sum(l.quantity) AS quantity, min(t.orderedAt) AS first, max(t.orderedAt) AS last
+           ORDER BY last DESC
+           RETURN collect(p{{.uid, .name, .sku, quantity: quantity, firstPurchase: first, lastPurchase: last}})
+                  AS summarised }}
+WITH *, coalesce(purchased, summarised, []) AS products
 CALL (c) {{ OPTIONAL MATCH (c)-[:{RAISED}]->(k:{CASE}) WHERE {visible('k')}
            RETURN count(CASE WHEN k.status IN $done THEN 1 END) AS closedCount,
                   count(CASE WHEN NOT k.status IN $done THEN 1 END) AS openCount }}

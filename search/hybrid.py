@@ -101,6 +101,7 @@ class HybridSearch:
         self.depth = depth
         self.expander = expander
         self._table: tuple[int, FacetTable] | None = None
+        self._uid_sets: dict[bytes, frozenset[str]] = {}
 
     def facet_table(self) -> FacetTable:
         """Field values of every item, aligned with the lexical index's records (built on first use)."""
@@ -108,6 +109,18 @@ class HybridSearch:
             records = self.lexical.records()
             self._table = (len(records), FacetTable(records))
         return self._table[1]
+
+    def _mask_uids(self, mask: np.ndarray, uids: list[str]) -> frozenset[str]:
+        """The uids a mask selects, one shared frozenset per distinct mask (a caller's access groups
+        give the same mask on every query, and the dense index caches its selector per set)."""
+        key = np.packbits(mask).tobytes()
+        found = self._uid_sets.get(key)
+        if found is None:
+            found = frozenset(uids[i] for i in np.flatnonzero(mask).tolist())
+            if len(self._uid_sets) >= 64:
+                self._uid_sets.clear()
+            self._uid_sets[key] = found
+        return found
 
     @classmethod
     def load(cls, dense_dir: Path, lexical_dir: Path, embedder: Embedder, analyzer: Analyzer | None = None,
@@ -209,7 +222,7 @@ class HybridSearch:
             lexical = self.lexical.top(lexical_scores, depth)
         if mode != "lexical":
             table_uids = self.facet_table().uids
-            uids = None if mask is None else {table_uids[i] for i in np.flatnonzero(mask).tolist()}
+            uids = None if mask is None else self._mask_uids(mask, table_uids)
             dense = self.dense.ranked_chunks(text, max(k, self.depth), types, uids)
         if mode == "lexical":
             return lexical[:k], lexical_scores, []
