@@ -175,6 +175,7 @@ def test_notifications_are_trimmed_by_the_subscribers_groups(clean, tmp_path) ->
 
 def test_mined_warnings_notify_once_and_respect_groups(graph, loaded, tmp_path) -> None:
     from kcrm.kg.mining.pipeline import run_mining
+    from kcrm.kg.mining.writeback import remove_stale
     from kcrm.ontology.model import load_ontology
 
     run_mining(graph, load_ontology())
@@ -192,6 +193,7 @@ def test_mined_warnings_notify_once_and_respect_groups(graph, loaded, tmp_path) 
     finally:
         if changed:
             graph.write("MATCH (c:Customer {uid: $uid}) REMOVE c.accessGroups", uid=changed)
+        remove_stale(graph, load_ontology())  # leave the graph as loaded for the tests after this one
 
 
 def check_mined_warnings(graph, tmp_path, warned: list[dict]) -> None:
