@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.analytics import CollaborationAnalytics
 from pydantic import BaseModel, Field
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"],
+                   dependencies=[Depends(require_roles("analyst"))])
 ERRORS = {422: {"model": Problem}, 503: {"model": Problem}}
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_state
 from kcrm.api.problems import Problem
 from kcrm.api.routes.customers import Customer360Response
@@ -15,7 +16,8 @@ from kcrm.api.routes.experts import ExpertOut, expert_out
 from kcrm.api.state import ServiceState
 from kcrm.kg.case_assist import CaseAssistant
 
-router = APIRouter(prefix="/v1", tags=["cases"])
+router = APIRouter(prefix="/v1", tags=["cases"],
+                   dependencies=[Depends(require_roles("agent", "expert", "app"))])
 
 
 class AssistRequest(BaseModel):
