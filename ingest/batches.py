@@ -24,11 +24,10 @@ from tqdm import tqdm
 
 from kcrm.ingest.journal import Journal
 from kcrm.ingest.records import Link, Problem, Record
-from kcrm.kg.connection import UNAVAILABLE_ERRORS, Graph
+from kcrm.kg.connection import GRAPH_ERRORS, Graph, graph_error
 from kcrm.kg.loader import UPSERT_NODES, UPSERT_RELATIONSHIPS, LoadReport, content_hash
 from kcrm.ontology.model import Ontology
 
-from kcrm.errors import GraphUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +158,10 @@ class BatchWriter:
         try:
             with self.graph.driver.session(database=self.graph.database) as session:
                 results = session.execute_write(work)
-        except UNAVAILABLE_ERRORS as exc:
-            raise GraphUnavailable(f"Neo4j is not reachable at {self.graph.uri}: {exc}") from exc
+        except GRAPH_ERRORS as exc:
+            if (mapped := graph_error(exc, self.graph.uri, self.graph.timeout_s)) is None:
+                raise
+            raise mapped from exc
         for (kind, name, statement), rows in zip(statements, results):
             if kind == "node":
                 for row in rows:

@@ -18,13 +18,15 @@ from kcrm.access import Principal
 from kcrm.alerts.matching import split_query
 from kcrm.alerts.notify import subscription_filter
 from kcrm.alerts.store import Subscription
+from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.errors import EntityNotFound
 from kcrm.kg.explore import entity as find_entity
 
-router = APIRouter(prefix="/v1", tags=["alerts"])
+router = APIRouter(prefix="/v1", tags=["alerts"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": Problem}, 404: {"model": Problem},
                                            422: {"model": Problem}, 503: {"model": Problem}}
 ItemType = Literal["SupportCase", "Document", "Policy", "IndustryRule"]

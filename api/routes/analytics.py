@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from kcrm.access import Principal
 from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.analytics import CollaborationAnalytics
 from pydantic import BaseModel, Field
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"],
+                   dependencies=[Depends(require_roles("analyst"))])
 ERRORS = {422: {"model": Problem}, 503: {"model": Problem}}
 
 

@@ -10,13 +10,15 @@ from pydantic import BaseModel, Field
 
 from kcrm.access import Principal
 from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.routes.customers import Customer360Response
 from kcrm.api.routes.experts import ExpertOut, expert_out
 from kcrm.api.state import ServiceState
 from kcrm.kg.case_assist import CaseAssistant
 
-router = APIRouter(prefix="/v1", tags=["cases"])
+router = APIRouter(prefix="/v1", tags=["cases"],
+                   dependencies=[Depends(require_roles("agent", "expert", "app"))])
 
 
 class AssistRequest(BaseModel):

@@ -10,11 +10,13 @@ from pydantic import BaseModel, Field
 
 from kcrm.access import Principal
 from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.customer360 import customer_360
 
-router = APIRouter(prefix="/v1", tags=["customers"])
+router = APIRouter(prefix="/v1", tags=["customers"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
 
 class Customer360Response(BaseModel):

@@ -10,11 +10,13 @@ from pydantic import BaseModel, Field
 
 from kcrm.access import Principal
 from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.explore import MAX_HOPS, MAX_PATHS, Direction, entity, paths
 
-router = APIRouter(prefix="/v1", tags=["graph"])
+router = APIRouter(prefix="/v1", tags=["graph"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 _ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": Problem}, 404: {"model": Problem},
                                             422: {"model": Problem}, 503: {"model": Problem}}
 

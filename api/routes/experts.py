@@ -9,11 +9,13 @@ from pydantic import BaseModel, Field
 
 from kcrm.access import Principal
 from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.experts import ExpertFinder, ExpertQuery, ExpertResult, RankedExpert
 
-router = APIRouter(prefix="/v1", tags=["experts"])
+router = APIRouter(prefix="/v1", tags=["experts"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
 
 class EvidenceOut(BaseModel):

@@ -9,12 +9,14 @@ from pydantic import BaseModel, Field
 
 from kcrm.access import Principal
 from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.mining.insights import read_insights
 from kcrm.ontology.model import load_ontology
 
-router = APIRouter(prefix="/v1", tags=["customers"])
+router = APIRouter(prefix="/v1", tags=["customers"],
+                   dependencies=[Depends(require_roles("analyst"))])
 
 
 class ValueInsight(BaseModel):

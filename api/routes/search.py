@@ -15,12 +15,14 @@ from pydantic import BaseModel, Field
 
 from kcrm.access import Principal
 from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.search.entities import find_entities
 from kcrm.search.filters import make_filter
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
 ItemType = Literal["SupportCase", "Document", "Policy", "IndustryRule"]
 SearchMode = Literal["hybrid", "lexical", "dense"]

@@ -15,12 +15,14 @@ from pydantic import BaseModel, Field
 
 from kcrm.access import Principal
 from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.search.filters import make_filter
 from kcrm.search.taxonomy_browse import browse
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
 Scheme = Literal["topics", "product-categories"]
 ItemType = Literal["SupportCase", "Document", "Policy", "IndustryRule"]
