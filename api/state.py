@@ -7,14 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kcrm.config import Settings
-from kcrm.errors import IndexNotReady, KcrmError
-
-
-class AlertsDisabled(KcrmError):
-    """Subscriptions were asked for while alerts are switched off."""
-
-    status = 503
-    title = "Alerts disabled"
+from kcrm.errors import AlertsDisabled, IndexNotReady, KcrmError
 from kcrm.kg.connection import Graph, connect
 from kcrm.search.hybrid import HybridSearch
 from kcrm.search.service import load_search_service
@@ -34,7 +27,7 @@ class ServiceState:
     alert_dispatcher: Any = None
 
     def require_alerts(self) -> Any:
-        """The alerts store; IndexNotReady-like 503 when alerts are switched off."""
+        """The alerts store; AlertsDisabled (503) when alerts are switched off."""
         if self.alerts is None:
             raise AlertsDisabled("alerts are switched off (KCRM_ALERTS_ENABLED=false)")
         return self.alerts

@@ -142,3 +142,10 @@ class GraphTimeout(GraphUnavailable):
     """A Neo4j transaction ran past KCRM_NEO4J_QUERY_TIMEOUT_S and was cancelled."""
 
     title = "Knowledge graph timeout"
+
+
+class AlertsDisabled(KcrmError):
+    """Subscriptions or the alerts feed were asked for while alerts are switched off."""
+
+    title = "Alerts disabled"
+    status = 503
