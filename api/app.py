@@ -15,8 +15,13 @@ from kcrm.api.routes import insights
 from kcrm.api.routes import ingest
 from kcrm.api.routes import analytics
 from kcrm.api.routes import taxonomy
+from kcrm.api.routes import alerts
 from kcrm.api.state import build_state
 from kcrm.api.web import install_web
+from kcrm.api.auth import AuthMiddleware
+from kcrm.api.limits import LimitsMiddleware
+from kcrm.api.openapi import install_openapi
+from kcrm.api.routes import audit
 from kcrm.config import Settings, get_settings
 
 DESCRIPTION = """
@@ -34,9 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = build_state(settings)
         app.state.kcrm = state
+        ingest.start_jobs(app.state, state)  # accepted jobs a killed server left unfinished run again
         try:
             yield
         finally:
+            if state.alert_dispatcher is not None:
+                state.alert_dispatcher.stop()
             state.graph.close()
 
     app = FastAPI(title="kcrm", version=__version__, description=DESCRIPTION, lifespan=lifespan)
@@ -47,7 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(analytics.router)
     app.include_router(taxonomy.router)
+    app.include_router(alerts.router)
     for module in (experts, customers, entities, assist):
         app.include_router(module.router)
     install_web(app)
+    app.include_router(audit.router)
+    app.add_middleware(LimitsMiddleware, settings=settings)  # inside auth: a refused request is audited
+    app.add_middleware(AuthMiddleware, settings=settings)
+    install_openapi(app)
     return app

@@ -45,9 +45,15 @@ def problem_response(request: Request, status: int, title: str, detail: str,
                         media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+def _retry_after(request: Request) -> str:
+    """Seconds a client should wait before retrying a 503 (KCRM_API_RETRY_AFTER_S)."""
+    state = getattr(request.app.state, "kcrm", None)
+    return str(state.settings.api_retry_after_s) if state is not None else "5"
+
+
 async def _kcrm_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, KcrmError)
-    headers = {"Retry-After": "5"} if isinstance(exc, GraphUnavailable) or exc.status == 503 else None
+    headers = {"Retry-After": _retry_after(request)} if isinstance(exc, GraphUnavailable) or exc.status == 503 else None
     if exc.status >= 500:
         log.warning("request failed: %s %s: %s", request.method, request.url.path, exc)
     return problem_response(request, exc.status, exc.title, str(exc), headers=headers)
@@ -62,7 +68,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    title = {404: "Not found", 405: "Method not allowed", 413: "Request too large",
+             401: "Unauthenticated", 403: "Forbidden"}.get(exc.status_code, "HTTP error")
     return problem_response(request, exc.status_code, title, str(exc.detail), headers=exc.headers)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from kcrm.config import Settings
-from kcrm.errors import IndexNotReady, KcrmError
+from kcrm.errors import AlertsDisabled, IndexNotReady, KcrmError
 from kcrm.kg.connection import Graph, connect
 from kcrm.search.hybrid import HybridSearch
 from kcrm.search.service import load_search_service
@@ -22,6 +23,14 @@ class ServiceState:
     graph: Graph
     search: HybridSearch | None = None
     index_error: str | None = field(default=None)
+    alerts: Any = None  # kcrm.alerts.store.AlertStore, with a webhook Dispatcher in `alert_dispatcher`
+    alert_dispatcher: Any = None
+
+    def require_alerts(self) -> Any:
+        """The alerts store; AlertsDisabled (503) when alerts are switched off."""
+        if self.alerts is None:
+            raise AlertsDisabled("alerts are switched off (KCRM_ALERTS_ENABLED=false)")
+        return self.alerts
 
     def require_search(self) -> HybridSearch:
         if self.search is None:
@@ -38,4 +47,10 @@ def build_state(settings: Settings) -> ServiceState:
     except KcrmError as exc:
         state.index_error = str(exc)
         log.warning("search index not loaded: %s", exc)
+    if settings.alerts_enabled:
+        from kcrm.alerts.service import alert_store, retry_policy
+        from kcrm.alerts.webhook import Dispatcher
+
+        state.alerts = alert_store(settings)
+        state.alert_dispatcher = Dispatcher(state.alerts, retry_policy(settings), settings.alerts_poll_s).start()
     return state

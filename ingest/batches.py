@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,11 +24,10 @@ from tqdm import tqdm
 
 from kcrm.ingest.journal import Journal
 from kcrm.ingest.records import Link, Problem, Record
-from kcrm.kg.connection import UNAVAILABLE_ERRORS, Graph
+from kcrm.kg.connection import GRAPH_ERRORS, Graph, graph_error
 from kcrm.kg.loader import UPSERT_NODES, UPSERT_RELATIONSHIPS, LoadReport, content_hash
 from kcrm.ontology.model import Ontology
 
-from kcrm.errors import GraphUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,11 @@ def plan_batches(ontology: Ontology, records: list[Record], links: list[Link], b
 class BatchWriter:
     """Writes planned batches, each in one transaction, and journals each commit."""
 
-    def __init__(self, graph: Graph, ontology: Ontology, source: str, journal: Journal | None = None) -> None:
+    def __init__(self, graph: Graph, ontology: Ontology, source: str, journal: Journal | None = None,
+                 on_commit: Callable[[list[str], str], None] | None = None) -> None:
         self.graph, self.ontology, self.source, self.journal = graph, ontology, source, journal
         self.now = datetime.now(UTC).isoformat()
+        self.on_commit = on_commit  # told (uids, write time) after each batch commits: alerts
 
     def write_all(self, batches: list[Batch], report: LoadReport, progress: bool = False) -> int:
         """Write every batch not already committed with the same content; returns how many were skipped."""
@@ -119,6 +121,8 @@ class BatchWriter:
                     if self.journal is not None:
                         self.journal.append("batch", index=batch.index, digest=digest, nodes=batch.uids,
                                             relationships=sum(len(r) for r in batch.rels.values()))
+                    if self.on_commit is not None:
+                        self.on_commit(batch.uids, self.now)
                 bar.update(batch.size)
         return skipped
 
@@ -154,8 +158,10 @@ class BatchWriter:
         try:
             with self.graph.driver.session(database=self.graph.database) as session:
                 results = session.execute_write(work)
-        except UNAVAILABLE_ERRORS as exc:
-            raise GraphUnavailable(f"Neo4j is not reachable at {self.graph.uri}: {exc}") from exc
+        except GRAPH_ERRORS as exc:
+            if (mapped := graph_error(exc, self.graph.uri, self.graph.timeout_s)) is None:
+                raise
+            raise mapped from exc
         for (kind, name, statement), rows in zip(statements, results):
             if kind == "node":
                 for row in rows:

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from kcrm.ingest.report import problem_dict
 from kcrm.kg.connection import Graph
 
 from kcrm.config import Settings
-from kcrm.errors import IngestError, IngestJobNotFound, KcrmError, UploadTooLarge
+from kcrm.errors import GraphUnavailable, IngestError, IngestJobNotFound, KcrmError, UploadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class IngestJob:
     summary: dict[str, Any] | None = None
     rejected: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    request: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -71,6 +73,7 @@ class IngestJobs:
         self.jobs: dict[str, IngestJob] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcrm-ingest")
+        self._closing = threading.Event()
 
     @property
     def root(self) -> Path:
@@ -104,8 +107,38 @@ class IngestJobs:
 
     def submit(self, job: IngestJob, upload_dir: Path, fmt: str | None, mapping: str | Path | None,
                source: str | None, dry_run: bool) -> None:
-        """Queue the job; it runs when the jobs before it are done."""
+        """Queue the job; it runs when the jobs before it are done.
+
+        The job is written to its folder first, so a server killed before the job finishes runs
+        it again at the next start (`resume_unfinished`), resuming from the ingest journal.
+        """
+        job.request = {"fmt": fmt, "mapping": str(mapping) if mapping is not None else None, "source": source,
+                       "dry_run": dry_run}
+        self._persist(job)
         self._pool.submit(self._run, job, upload_dir, fmt, mapping, source, dry_run)
+
+    def resume_unfinished(self) -> list[str]:
+        """Queue again every accepted job a previous server process did not finish; their ids."""
+        resumed = []
+        for path in sorted(self.root.glob("*/job.json")) if self.root.is_dir() else []:
+            try:
+                job = IngestJob(**json.loads(path.read_text(encoding="utf-8")))
+            except (ValueError, TypeError) as exc:
+                log.warning("unreadable ingest job file %s: %s", path, exc)
+                continue
+            if job.status not in ("queued", "running") or job.request is None or job.job_id in self.jobs:
+                continue
+            job.status, job.stage = "queued", "queued again after a restart"
+            with self._lock:
+                self.jobs[job.job_id] = job
+            request = job.request
+            self._pool.submit(self._run, job, path.parent / "uploads", request["fmt"], request["mapping"],
+                              request["source"], bool(request["dry_run"]))
+            resumed.append(job.job_id)
+        if resumed:
+            log.warning("resuming %d ingest jobs left unfinished by the last server process: %s", len(resumed),
+                        ", ".join(resumed))
+        return resumed
 
     def _run(self, job: IngestJob, upload_dir: Path, fmt: str | None, mapping: str | Path | None,
              source: str | None, dry_run: bool) -> None:
@@ -115,10 +148,22 @@ class IngestJobs:
             job.stage, job.rows_read = stage, rows
 
         job.status, job.stage, job.started_at = "running", "read", _now()
+        self._persist(job)
         try:
-            result = workflows.ingest(self.settings, None if dry_run else self.graph, upload_dir, fmt=fmt,
-                                      mapping=mapping, source=source or f"upload-{job.job_id}", dry_run=dry_run,
-                                      run_id=job.job_id, on_progress=progress)
+            deadline = time.monotonic() + self.settings.ingest_wait_for_graph_s
+            while True:
+                try:
+                    result = workflows.ingest(self.settings, None if dry_run else self.graph, upload_dir, fmt=fmt,
+                                              mapping=mapping, source=source or f"upload-{job.job_id}",
+                                              dry_run=dry_run, run_id=job.job_id, on_progress=progress)
+                    break
+                except GraphUnavailable as exc:
+                    if time.monotonic() >= deadline:
+                        raise
+                    job.stage, job.error = "waiting for Neo4j", str(exc)
+                    log.warning("ingest job %s: %s; resuming from its journal when Neo4j answers", job.job_id, exc)
+                    self._wait_for_graph(deadline)
+            job.error = None
             job.summary = result.summary()
             job.rejected = [problem_dict(p) for p in result.rejected[:MAX_PROBLEMS_SHOWN]]
             job.status = "succeeded"
@@ -129,6 +174,15 @@ class IngestJobs:
             job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
         job.stage, job.finished_at = "done", _now()
         self._persist(job)
+
+    def _wait_for_graph(self, deadline: float) -> None:
+        """Sleep until Neo4j answers again or the deadline passes (the caller then retries or fails)."""
+        pause = 0.5
+        while time.monotonic() < deadline and not self._closing.is_set():
+            if self.graph.ping():
+                return
+            self._closing.wait(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 5.0)
 
     def fail(self, job: IngestJob, reason: str) -> None:
         """Mark a job that could not even start (a refused upload) as failed."""
@@ -152,4 +206,5 @@ class IngestJobs:
 
     def shutdown(self) -> None:
         """Let the running job finish; drop the queued ones."""
+        self._closing.set()
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -108,6 +108,7 @@ class IngestRun:
         self._bar: tqdm | None = None
         self._rows = 0
         self.journal: Journal | None = None
+        self.on_commit: Callable[[list[str], str], None] | None = None
 
     def _plan(self, path: Path, relative: str, single: bool) -> _Plan:
         source_map = self.mapping.source_for(relative) if self.mapping else None
@@ -339,7 +340,7 @@ class IngestRun:
         batches = plan_batches(self.ontology, self.records, self.links, self.options.batch_size)
         if self.journal is not None:
             self.journal.append("plan", batches=len(batches), records=len(self.records), links=len(self.links))
-        writer = BatchWriter(self.graph, self.ontology, self.result.source, self.journal)
+        writer = BatchWriter(self.graph, self.ontology, self.result.source, self.journal, on_commit=self.on_commit)
         skipped = writer.write_all(batches, report, progress=self.options.progress)
         if self.result.resumed is not None:
             self.result.resumed["skipped_batches"] = skipped
@@ -388,13 +389,15 @@ def unfinished_run(path: Path, options: IngestOptions, ingest_dir: Path) -> str 
 
 
 def ingest_path(path: Path, ontology: Ontology, graph: Graph | None, options: IngestOptions, run_dir: Path,
-                run_id: str | None = None, on_progress: ProgressHook | None = None) -> IngestResult:
+                run_id: str | None = None, on_progress: ProgressHook | None = None,
+                on_commit: Callable[[list[str], str], None] | None = None) -> IngestResult:
     """Ingest a file or directory; the report, quarantine and journal are written to `run_dir`.
 
     When `run_dir` already holds an unfinished journal the run resumes it: batches committed
     with the same content are skipped, the rest written (see `kcrm.ingest.journal`).
     """
     run = IngestRun(path, ontology, graph, options, run_id or new_run_id(), on_progress)
+    run.on_commit = on_commit  # after each committed batch (alerts on new items)
     if not options.dry_run:
         run.journal = Journal.open(run_dir)
         if run.journal.entries and not run.journal.finished:

@@ -138,6 +138,10 @@ def ingest(
         finally:
             if graph is not None:
                 graph.close()
+        if not dry_run:
+            from kcrm.alerts.service import drain_webhooks
+
+            drain_webhooks(settings)
     except KcrmError as exc:
         _fail(exc)
     typer.echo(json.dumps(result.summary(), ensure_ascii=False, indent=2))
@@ -228,8 +232,24 @@ def demo(
     except KcrmError as exc:
         _fail(exc)
     typer.echo(f"ready: http://{settings.api_host}:{settings.api_port}/docs")
+    _demo_key(settings)
     if serve_api:
         serve()
+
+
+def _demo_key(settings: Settings) -> None:
+    """The first demo gets an admin key (printed once); later ones say how to make another."""
+    from kcrm.audit import AuditLog
+    from kcrm.keys import KeyStore
+
+    store = KeyStore(settings.security_db)
+    if store.list(include_revoked=False):
+        typer.echo("API keys exist (kcrm keys list); make another with: kcrm keys create --name NAME --role admin")
+        return
+    plain, record = store.create("demo", ["admin"], all_groups=True, created_by=_cli_principal().name)
+    AuditLog(settings.security_db).record(_cli_principal(), "key.create", target=record.key_id,
+                                          detail={"name": "demo", "roles": ["admin"], "all_groups": True})
+    typer.echo(f"demo API key (admin, shown once): {plain}")
 
 
 mine_app = typer.Typer(help="Customer intelligence: association rules, value, churn, cross-sell, segments.")
@@ -271,8 +291,12 @@ def mine(
                 return
             result = run_mining(graph, load_ontology(), config, progress=sys.stderr.isatty(),
                                 batch_size=settings.load_batch_size)
+            from kcrm.alerts.service import after_mining, drain_webhooks
+
+            after_mining(settings, graph)
         finally:
             graph.close()
+        drain_webhooks(settings)
     except KcrmError as exc:
         _fail(exc)
     summary = result.summary()
@@ -399,5 +423,121 @@ def eval_experts(
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         typer.echo(f"figures written to {json_out}")
 
+
+alerts_app = typer.Typer(help="Alerts: webhook deliveries of subscriptions.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("deliver")
+def alerts_deliver() -> None:
+    """Retry queued webhook deliveries now, until none is pending or KCRM_ALERTS_DRAIN_S has passed."""
+    from kcrm.alerts.service import alert_store, drain_webhooks
+
+    settings = _settings()
+    delivered = drain_webhooks(settings)
+    typer.echo(json.dumps({"delivered": delivered, "pending": alert_store(settings).pending_count()}))
+
+
+keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _cli_principal():
+    """Who the audit log says ran a CLI command: the operating-system user."""
+    import getpass
+
+    from kcrm.access import Principal
+
+    return Principal(key_id="cli", name=f"cli:{getpass.getuser()}", roles=frozenset({"admin"}))
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what the key is for, e.g. 'helpdesk-frontend'.")],
+    role: Annotated[list[str], typer.Option("--role", help="agent, expert, analyst, admin or app (repeatable).")],
+    group: Annotated[Optional[list[str]], typer.Option("--group", help="An access group the key may see "
+                                                                       "(repeatable).")] = None,
+    all_groups: Annotated[bool, typer.Option("--all-groups", help="See every item whatever its access groups "
+                                                                   "(no security trimming).")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the key and its facts as JSON.")] = False,
+) -> None:
+    """Create an API key and print it once; only its SHA-256 digest is stored."""
+    from kcrm.audit import AuditLog
+    from kcrm.keys import KeyStore
+
+    settings = _settings()
+    who = _cli_principal()
+    try:
+        plain, record = KeyStore(settings.security_db).create(name, role, group or [], all_groups=all_groups,
+                                                              created_by=who.name)
+    except KcrmError as exc:
+        _fail(exc)
+    AuditLog(settings.security_db).record(who, "key.create", target=record.key_id,
+                                          detail={"name": record.name, "roles": list(record.roles),
+                                                  "groups": list(record.groups), "all_groups": all_groups})
+    if json_out:
+        typer.echo(json.dumps(dict(record.as_dict(), key=plain), ensure_ascii=False))
+        return
+    typer.echo(plain)
+    typer.echo(f"key id {record.key_id}, name {record.name!r}, roles {list(record.roles)}, groups "
+               f"{'all' if all_groups else list(record.groups)}; store it now: it cannot be shown again", err=True)
+
+
+@keys_app.command("list")
+def keys_list(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """Every key's id, name, roles, groups and whether it is revoked (never the key itself)."""
+    from kcrm.keys import KeyStore
+
+    settings = _settings()
+    for key in KeyStore(settings.security_db).list():
+        if json_out:
+            typer.echo(json.dumps(key.as_dict(), ensure_ascii=False))
+            continue
+        state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+        groups = "all" if key.all_groups else ",".join(key.groups) or "-"
+        typer.echo(f"{key.key_id}  {key.name:<24} roles={','.join(key.roles)}  groups={groups}  "
+                   f"created {key.created_at} by {key.created_by}  {state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id `kcrm keys list` shows.")]) -> None:
+    """Revoke a key: the server refuses it (401) from the next request on."""
+    from kcrm.audit import AuditLog
+    from kcrm.keys import KeyStore
+
+    settings = _settings()
+    try:
+        key = KeyStore(settings.security_db).revoke(key_id)
+    except KcrmError as exc:
+        _fail(exc)
+    AuditLog(settings.security_db).record(_cli_principal(), "key.revoke", target=key.key_id,
+                                          detail={"name": key.name})
+    typer.echo(f"revoked {key.key_id} ({key.name}) at {key.revoked_at}")
+
+
+@app.command("audit")
+def audit(
+    principal: Annotated[Optional[str], typer.Option(help="A key id or key name.")] = None,
+    action: Annotated[Optional[str], typer.Option(help="An action or its prefix, e.g. 'customer.'.")] = None,
+    target: Annotated[Optional[str], typer.Option(help="Exactly this target (uid, job id, query).")] = None,
+    since: Annotated[Optional[str], typer.Option(help="ISO 8601 date or date-time (UTC).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many entries, newest first.")] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """Who searched for what, who read which customer, who changed what."""
+    from kcrm.audit import AuditLog
+
+    settings = _settings()
+    for entry in AuditLog(settings.security_db).query(principal=principal, action=action, since=since,
+                                                      target=target, limit=limit):
+        if json_out:
+            typer.echo(json.dumps(entry.__dict__, ensure_ascii=False))
+            continue
+        status = f" -> {entry.status}" if entry.status is not None else ""
+        typer.echo(f"{entry.at}  {entry.principal} ({entry.key_id})  {entry.action}  {entry.target or '-'}{status}")
+
 if __name__ == "__main__":
     app()
+

@@ -76,10 +76,39 @@ class Settings(BaseSettings):
     ingest_max_file_mb: int = Field(512, description="Largest file `kcrm ingest` reads (or POST /v1/ingest accepts), in MiB.")
     ingest_max_field_chars: int = Field(1_000_000, description="Longest single field or text an ingested record may carry.")
 
+    alerts_enabled: bool = Field(True, description="Notify subscribers of newly ingested matching items and of "
+                                 "mined warnings (subscriptions live in DATA_DIR/alerts/alerts.sqlite3).")
+    alerts_webhook_attempts: int = Field(5, ge=1, le=20, description="Tries per webhook delivery before it is "
+                                         "marked failed.")
+    alerts_webhook_backoff_s: float = Field(1.0, gt=0, description="Wait after the first failed webhook try; "
+                                            "doubles after each further failure.")
+    alerts_webhook_timeout_s: float = Field(5.0, gt=0, description="Timeout of one webhook POST.")
+    alerts_poll_s: float = Field(0.5, gt=0, description="How often the API's dispatcher looks for due webhooks.")
+    alerts_drain_s: float = Field(60.0, ge=0, description="How long `kcrm ingest` and `kcrm mine` keep retrying "
+                                  "their webhooks before exiting (undelivered ones stay queued for the API).")
+
     api_host: str = Field("127.0.0.1", description="Address `kcrm serve` binds to.")
     api_port: int = Field(8000, description="Port `kcrm serve` listens on.")
     log_format: str = Field("console", description="'console' or 'json'.")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+
+    auth_db: Path | None = Field(None, description="The security database (API keys and the audit log, SQLite); "
+                                 "default DATA_DIR/security.sqlite3.")
+    api_max_query_chars: int = Field(1000, ge=1, le=1000, description="Longest query text (q, text) the API "
+                                     "accepts; longer gives 422.")
+    api_max_page_size: int = Field(1000, ge=1, le=1000, description="Largest page (k, limit) any list endpoint "
+                                   "returns, on top of each endpoint's own ceiling (search: 100); larger gives 422.")
+    api_max_request_mb: int = Field(1024, ge=1, description="Largest request body the API reads, in MiB; larger "
+                                    "gives 413 before anything is read.")
+    api_max_hops: int = Field(4, ge=1, le=4, description="Deepest graph traversal (max_hops) the API runs.")
+    api_retry_after_s: int = Field(5, ge=1, description="Retry-After (seconds) sent with 503 when Neo4j or the "
+                                   "index is unavailable.")
+    neo4j_connect_timeout_s: float = Field(5.0, gt=0, description="Timeout on opening a Bolt connection.")
+    neo4j_retry_s: float = Field(5.0, ge=0, description="How long the driver retries a transaction on a transient "
+                                 "error or a lost server before the API answers 503.")
+    ingest_wait_for_graph_s: float = Field(600.0, ge=0, description="How long an accepted ingest job waits for an "
+                                           "unreachable Neo4j to return (then resumes from its journal) before it "
+                                           "fails.")
 
     @property
     def local_neo4j(self) -> bool:
@@ -107,6 +136,11 @@ class Settings(BaseSettings):
     @property
     def sample_dir(self) -> Path:
         return self.data_dir / "sample"
+
+    @property
+    def security_db(self) -> Path:
+        """The SQLite file with the API keys and the audit log (see kcrm/securitydb.py for why SQLite)."""
+        return self.auth_db or self.data_dir / "security.sqlite3"
 
 
 @lru_cache

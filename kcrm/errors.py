@@ -115,3 +115,37 @@ class UploadTooLarge(IngestError):
 
     title = "Upload too large"
     status = 413
+
+
+class KeyRequestError(KcrmError):
+    """An API key cannot be created or revoked as asked (unknown role, bad group name, no such key)."""
+
+    title = "API key request refused"
+    status = 422
+
+
+class Unauthenticated(KcrmError):
+    """No API key, or one that is unknown, malformed or revoked."""
+
+    title = "Unauthenticated"
+    status = 401
+
+
+class Forbidden(KcrmError):
+    """The caller's key is valid but lacks a role the endpoint requires."""
+
+    title = "Forbidden"
+    status = 403
+
+
+class GraphTimeout(GraphUnavailable):
+    """A Neo4j transaction ran past KCRM_NEO4J_QUERY_TIMEOUT_S and was cancelled."""
+
+    title = "Knowledge graph timeout"
+
+
+class AlertsDisabled(KcrmError):
+    """Subscriptions or the alerts feed were asked for while alerts are switched off."""
+
+    title = "Alerts disabled"
+    status = 503

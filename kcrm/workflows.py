@@ -88,8 +88,14 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
     options = IngestOptions(fmt=fmt, mapping=mapping, encoding=encoding, source=source, dry_run=dry_run, prune=prune,
                             progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings))
     run_id = run_id or unfinished_run(path, options, settings.data_dir / "ingest") or new_run_id()
+    on_commit = None
+    if graph is not None and not dry_run and settings.alerts_enabled:
+        from kcrm.alerts.notify import ingest_hook
+        from kcrm.alerts.store import AlertStore
+
+        on_commit = ingest_hook(AlertStore.for_data_dir(settings.data_dir), graph)
     result = ingest_path(path, ontology, graph, options, settings.data_dir / "ingest" / run_id, run_id=run_id,
-                         on_progress=on_progress)
+                         on_progress=on_progress, on_commit=on_commit)
     if graph is not None and not dry_run:
         freshness = index_freshness(settings, graph)
         result.index_stale = freshness.stale if freshness.index_watermark is not None else None

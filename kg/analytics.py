@@ -22,6 +22,7 @@ from typing import ClassVar
 
 import networkx as nx
 from kcrm.kg.connection import Graph
+from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import load_ontology
 
 log = logging.getLogger(__name__)
@@ -38,22 +39,25 @@ RESOLUTION = 1.0
 # (employee, context, count): the cases an employee resolved per customer, product and topic, and
 # the documents they authored per topic. Context uids are prefixed with their kind so a topic
 # reached through a case and through a document is the same context.
+# Trimmed by the caller's $groups (null: none): restricted cases, documents, customers and
+# employees do not shape the projection a caller sees (results are cached per group set).
 MEMBERSHIP_QUERY = f"""
-MATCH (c:{CASE})-[:{RESOLVED_BY}]->(e:{EMPLOYEE}) WHERE c.status IN $done
+MATCH (c:{CASE})-[:{RESOLVED_BY}]->(e:{EMPLOYEE}) WHERE c.status IN $done AND {visible('c')} AND {visible('e')}
 CALL (c) {{
-  MATCH (x:{CUSTOMER})-[:{RAISED}]->(c) RETURN 'customer' AS kind, x.uid AS ctx
+  MATCH (x:{CUSTOMER})-[:{RAISED}]->(c) WHERE {visible('x')} RETURN 'customer' AS kind, x.uid AS ctx
   UNION
-  MATCH (c)-[:{ABOUT_PRODUCT}]->(p:{PRODUCT}) RETURN 'product' AS kind, p.uid AS ctx
+  MATCH (c)-[:{ABOUT_PRODUCT}]->(p:{PRODUCT}) WHERE {visible('p')} RETURN 'product' AS kind, p.uid AS ctx
   UNION
   MATCH (c)-[:{HAS_TOPIC}]->(t:{TOPIC}) RETURN 'topic' AS kind, t.uid AS ctx
 }}
 RETURN e.uid AS employee, kind, ctx, count(*) AS n
 UNION ALL
-MATCH (e:{EMPLOYEE})-[:{AUTHORED}]->(:{DOC})-[:{HAS_TOPIC}]->(t:{TOPIC})
+MATCH (e:{EMPLOYEE})-[:{AUTHORED}]->(d:{DOC})-[:{HAS_TOPIC}]->(t:{TOPIC}) WHERE {visible('d')} AND {visible('e')}
 RETURN e.uid AS employee, 'topic' AS kind, t.uid AS ctx, count(*) AS n
 """
 
-EMPLOYEES_QUERY = f"MATCH (e:{EMPLOYEE}) RETURN e.uid AS uid, e.name AS name, e.team AS team ORDER BY uid"
+EMPLOYEES_QUERY = (f"MATCH (e:{EMPLOYEE}) WHERE {visible('e')} "
+                   "RETURN e.uid AS uid, e.name AS name, e.team AS team ORDER BY uid")
 
 WATERMARK_QUERY = f"""
 MATCH (n) WHERE n:{EMPLOYEE} OR n:{CASE} OR n:{DOC}
@@ -167,8 +171,9 @@ class CollaborationAnalytics:
     _lock: ClassVar[threading.Lock] = threading.Lock()
     _cache: ClassVar[dict[str, CollaborationResult]] = {}
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, groups: list[str] | None = None) -> None:
         self.graph = graph
+        self.groups = query_groups(groups)  # the caller's access groups (None: sees everything)
 
     def watermark(self) -> str:
         """Newest `updatedAt` and count of employees, cases and documents: changes when the projection may."""
@@ -177,24 +182,26 @@ class CollaborationAnalytics:
 
     def employees(self) -> dict[str, dict[str, str]]:
         """Employee uid -> name and team."""
-        return {r["uid"]: {"name": r["name"] or "", "team": r["team"] or ""} for r in self.graph.read(EMPLOYEES_QUERY)}
+        return {r["uid"]: {"name": r["name"] or "", "team": r["team"] or ""}
+                for r in self.graph.read(EMPLOYEES_QUERY, groups=self.groups)}
 
     def memberships(self) -> list[Membership]:
         """The bipartite employee-context rows of the projection."""
-        rows = self.graph.read(MEMBERSHIP_QUERY, done=DONE_STATUSES)
+        rows = self.graph.read(MEMBERSHIP_QUERY, done=DONE_STATUSES, groups=self.groups)
         return [Membership(r["employee"], f"{r['kind']}:{r['ctx']}", float(r["n"])) for r in rows if r["ctx"]]
 
     def result(self) -> CollaborationResult:
         """Centrality and communities at the current watermark (cached per database and watermark)."""
         mark = self.watermark()
-        key = f"{getattr(self.graph, 'uri', id(self.graph))}|{getattr(self.graph, 'database', '')}|{mark}"
+        key = f"{getattr(self.graph, 'uri', id(self.graph))}|{getattr(self.graph, 'database', '')}|{mark}|{self.groups}"
         with self._lock:
             cached = self._cache.get(key)
         if cached is not None:
             return cached
         result = analyse(self.memberships(), self.employees(), watermark=mark)
         with self._lock:
-            self._cache.clear()
+            for stale in [k for k, v in self._cache.items() if v.watermark != mark]:
+                del self._cache[stale]  # other group sets at this watermark stay cached
             self._cache[key] = result
         log.info("collaboration analytics at %s: %d employees, %d edges, %d communities", mark, result.nodes,
                  result.edges, len(result.communities))

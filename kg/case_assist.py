@@ -17,6 +17,7 @@ from kcrm.errors import BadQuery
 from kcrm.kg.connection import Graph
 from kcrm.kg.customer360 import Customer360, customer_360
 from kcrm.kg.experts import DOC, SEARCH_DEPTH, ExpertFinder, ExpertQuery, RankedExpert, Searcher
+from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import load_ontology
 
 log = logging.getLogger(__name__)
@@ -29,19 +30,22 @@ RESOLVED_BY, GOVERNED_BY, HAS_TOPIC, ABOUT_PRODUCT = (
 DONE_STATUSES = ["resolved", "closed"]
 MIN_ALIAS = 4
 
+# Trimmed by the caller's $groups (null: none): restricted cases, rules, products and customers are
+# neither suggested nor recognised in the text.
 CASE_FACTS_QUERY = f"""
-MATCH (k:{CASE}) WHERE k.uid IN $uids AND k.status IN $done
+MATCH (k:{CASE}) WHERE k.uid IN $uids AND k.status IN $done AND {visible('k')}
 RETURN k.uid AS uid, k.title AS title, k.status AS status, k.resolution AS resolution, k.closedAt AS closedAt,
-  COLLECT {{ MATCH (k)-[:{RESOLVED_BY}]->(e:{EMPLOYEE}) RETURN e{{.uid, .name}} }} AS resolvedBy,
+  COLLECT {{ MATCH (k)-[:{RESOLVED_BY}]->(e:{EMPLOYEE}) WHERE {visible('e')} RETURN e{{.uid, .name}} }} AS resolvedBy,
   COLLECT {{ MATCH (k)-[:{HAS_TOPIC}]->(t:{TOPIC}) RETURN t.uid }} AS topics,
-  COLLECT {{ MATCH (k)-[:{ABOUT_PRODUCT}]->(p:{PRODUCT}) RETURN p.uid }} AS products,
-  COLLECT {{ MATCH (k)-[:{GOVERNED_BY}]->(r) RETURN {{uid: r.uid, type: labels(r)[0], title: r.title}} }} AS rules
+  COLLECT {{ MATCH (k)-[:{ABOUT_PRODUCT}]->(p:{PRODUCT}) WHERE {visible('p')} RETURN p.uid }} AS products,
+  COLLECT {{ MATCH (k)-[:{GOVERNED_BY}]->(r) WHERE {visible('r')}
+             RETURN {{uid: r.uid, type: labels(r)[0], title: r.title}} }} AS rules
 """
 
 DICTIONARY_QUERY = f"""
-MATCH (p:{PRODUCT}) RETURN p.uid AS uid, '{PRODUCT}' AS type, [p.name, p.nameZh, p.sku] AS names
+MATCH (p:{PRODUCT}) WHERE {visible('p')} RETURN p.uid AS uid, '{PRODUCT}' AS type, [p.name, p.nameZh, p.sku] AS names
 UNION ALL
-MATCH (c:{CUSTOMER}) RETURN c.uid AS uid, '{CUSTOMER}' AS type, [c.name] AS names
+MATCH (c:{CUSTOMER}) WHERE {visible('c')} RETURN c.uid AS uid, '{CUSTOMER}' AS type, [c.name] AS names
 """
 
 
@@ -142,14 +146,15 @@ def merge_rules(case_rules: Iterable[tuple[str, dict[str, Any]]], customer_rules
 class CaseAssistant:
     """Puts search, expert finding and the graph together for one new case."""
 
-    def __init__(self, graph: Graph, searcher: Searcher) -> None:
+    def __init__(self, graph: Graph, searcher: Searcher, groups: list[str] | None = None) -> None:
         self.graph = graph
         self.searcher = searcher
+        self.groups = query_groups(groups)  # the caller's access groups (None: sees everything)
 
     def similar(self, hits: list[Any], n: int) -> tuple[list[SimilarCase], dict[str, list[dict[str, Any]]]]:
         """The n most similar resolved or closed cases among `hits`, best first, and the rules governing each."""
         scores = {h.uid: h.score for h in hits if h.type == CASE}
-        rows = self.graph.read(CASE_FACTS_QUERY, uids=list(scores), done=DONE_STATUSES)
+        rows = self.graph.read(CASE_FACTS_QUERY, uids=list(scores), done=DONE_STATUSES, groups=self.groups)
         cases = [SimilarCase(uid=r["uid"], title=r["title"] or "", score=round(scores[r["uid"]], 4),
                              status=r["status"], resolution=r["resolution"], resolved_by=r["resolvedBy"],
                              topics=r["topics"], products=r["products"]) for r in rows]
@@ -161,14 +166,14 @@ class CaseAssistant:
         """Similar cases, rules, experts, recognised entities and the customer's context for `text`."""
         if not text.strip():
             raise BadQuery("the case text must not be empty")
-        customer = customer_360(self.graph, customer_uid) if customer_uid else None
-        hits = self.searcher.search(text, k=SEARCH_DEPTH, types={CASE, DOC})
+        customer = customer_360(self.graph, customer_uid, groups=self.groups) if customer_uid else None
+        hits = self.searcher.search(text, k=SEARCH_DEPTH, types={CASE, DOC}, groups=self.groups)
         similar, governing = self.similar(hits, n_cases)
         case_rules = [(c.uid, rule) for c in similar for rule in governing.get(c.uid, [])]
         rules = merge_rules(case_rules, customer.rules if customer else [])
-        experts = ExpertFinder(self.graph, self.searcher).find(
+        experts = ExpertFinder(self.graph, self.searcher, groups=self.groups).find(
             ExpertQuery(q=text, customer=customer_uid, k=n_experts), hits=hits)
-        entities = match_entities(text, build_dictionary(self.graph.read(DICTIONARY_QUERY)))
+        entities = match_entities(text, build_dictionary(self.graph.read(DICTIONARY_QUERY, groups=self.groups)))
         log.debug("assist: %d similar cases, %d rules, %d entities", len(similar), len(rules), len(entities))
         return AssistResult(similar_cases=similar, rules=rules, experts=experts.experts, topics=experts.topics,
                             entities=entities, customer=customer)

@@ -1,7 +1,9 @@
 """Connecting to Neo4j with errors a person can act on.
 
 An unreachable server or a wrong password becomes `GraphUnavailable` naming the URI, never a
-driver stack trace; every transaction runs with a timeout.
+driver stack trace; every transaction runs with a timeout (KCRM_NEO4J_QUERY_TIMEOUT_S) and one
+that runs past it becomes `GraphTimeout`; the driver retries a lost server for at most
+KCRM_NEO4J_RETRY_S, so the API answers 503 quickly and recovers as soon as Neo4j is back.
 """
 
 from __future__ import annotations
@@ -11,14 +13,30 @@ from collections.abc import Mapping
 from typing import Any
 
 from neo4j import Driver, GraphDatabase, unit_of_work
-from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (AuthError, ClientError, ConnectionAcquisitionTimeoutError, ServiceUnavailable,
+                              SessionExpired, TransientError)
 
 from kcrm.config import Settings
-from kcrm.errors import GraphUnavailable
+from kcrm.errors import GraphTimeout, GraphUnavailable
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_ERRORS = (ServiceUnavailable, SessionExpired, OSError)
+# Everything that means "the graph cannot answer now" rather than "this query is wrong".
+GRAPH_ERRORS = (*UNAVAILABLE_ERRORS, AuthError, TransientError, ConnectionAcquisitionTimeoutError, ClientError)
+
+
+def graph_error(exc: Exception, uri: str, timeout_s: float) -> GraphUnavailable | None:
+    """The domain error for a driver error: 503-class for outages and timeouts; None for a query's own error."""
+    code = getattr(exc, "code", None) or ""
+    if "TransactionTimedOut" in code or "TransactionTimedOutClientConfiguration" in code:
+        return GraphTimeout(f"a Neo4j transaction ran past {timeout_s:g} s (KCRM_NEO4J_QUERY_TIMEOUT_S) and was "
+                            "cancelled")
+    if isinstance(exc, AuthError):
+        return GraphUnavailable(f"Neo4j at {uri} refused the credentials")
+    if isinstance(exc, (*UNAVAILABLE_ERRORS, TransientError, ConnectionAcquisitionTimeoutError)):
+        return GraphUnavailable(f"Neo4j is not reachable at {uri}: {exc}")
+    return None
 
 
 def connect(settings: Settings, verify: bool = True) -> Driver:
@@ -27,8 +45,11 @@ def connect(settings: Settings, verify: bool = True) -> Driver:
     driver = GraphDatabase.driver(
         uri,
         auth=(settings.neo4j_user, settings.neo4j_password),
-        connection_timeout=5.0,
+        connection_timeout=settings.neo4j_connect_timeout_s,
+        connection_acquisition_timeout=settings.neo4j_connect_timeout_s + settings.neo4j_query_timeout_s,
+        max_transaction_retry_time=settings.neo4j_retry_s,
         max_connection_lifetime=3600,
+        liveness_check_timeout=30.0,
     )
     if verify:
         try:
@@ -62,10 +83,10 @@ class Graph:
             with self.driver.session(database=self.database) as session:
                 runner = session.execute_write if write else session.execute_read
                 return runner(work)
-        except AuthError as exc:
-            raise GraphUnavailable(f"Neo4j at {self.uri} refused the credentials") from exc
-        except UNAVAILABLE_ERRORS as exc:
-            raise GraphUnavailable(f"Neo4j is not reachable at {self.uri}: {exc}") from exc
+        except GRAPH_ERRORS as exc:
+            if (mapped := graph_error(exc, self.uri, self.timeout_s)) is None:
+                raise
+            raise mapped from exc
 
     def read(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         """Run a read query; `cypher` must be a constant, values go in `params`."""
@@ -76,12 +97,18 @@ class Graph:
         return self._run(cypher, params, write=True)
 
     def ping(self) -> bool:
-        """True when the server answers a trivial query now."""
-        try:
-            self.read("RETURN 1 AS ok")
-            return True
-        except GraphUnavailable:
-            return False
+        """True when the server answers a trivial query now (no driver retries: /readyz must answer fast).
+
+        Tried twice, because the first use of a pooled connection to a restarted server fails once.
+        """
+        for _ in range(2):
+            try:
+                with self.driver.session(database=self.database) as session:
+                    session.run("RETURN 1 AS ok", timeout=min(self.timeout_s, 5.0)).consume()
+                return True
+            except (*GRAPH_ERRORS, GraphUnavailable):
+                continue
+        return False
 
     def close(self) -> None:
         self.driver.close()

@@ -9,6 +9,7 @@ from typing import Any
 from kcrm.errors import EntityNotFound
 from kcrm.kg.connection import Graph
 from kcrm.kg.mining.writeback import SOURCE as MINED_SOURCE
+from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import load_ontology
 
 log = logging.getLogger(__name__)
@@ -25,59 +26,76 @@ OWNS, HAS_SKILL, GOVERNED_BY, APPLIES_TO, IN_CATEGORY, BROADER = (
 DONE_STATUSES = ["resolved", "closed"]
 
 _CASE_FIELDS = (f"k{{.uid, .title, .status, .priority, .openedAt, .closedAt, "
-                f"product: COLLECT {{ MATCH (k)-[:{ABOUT_PRODUCT}]->(p:{PRODUCT}) RETURN p.name }}[0], "
+                f"product: COLLECT {{ MATCH (k)-[:{ABOUT_PRODUCT}]->(p:{PRODUCT}) WHERE {visible('p')} "
+                f"RETURN p.name }}[0], "
                 f"topic: COLLECT {{ MATCH (k)-[:{HAS_TOPIC}]->(t:{TOPIC}) RETURN t.uid }}[0], "
-                f"resolvedBy: COLLECT {{ MATCH (k)-[:{RESOLVED_BY}]->(e:{EMPLOYEE}) RETURN e.name }}[0]}}")
+                f"resolvedBy: COLLECT {{ MATCH (k)-[:{RESOLVED_BY}]->(e:{EMPLOYEE}) WHERE {visible('e')} "
+                f"RETURN e.name }}[0]}}")
 
+# Every node read is trimmed by `visible` ($groups null: no trimming): a customer the caller may not
+# see is no row at all (404, as if absent); restricted orders and cases leave its lists and counts.
+# PURCHASED summarises every order line, so when a trimmed caller may not see some of the
+# customer's orders, its products are summarised from the order lines it may see instead.
 CUSTOMER_360_QUERY = f"""
-MATCH (c:{CUSTOMER} {{uid: $uid}})
-CALL (c) {{ OPTIONAL MATCH (c)-[m:{IN_SEGMENT}]->(s:{SEGMENT}) WHERE coalesce(m.source, '') <> $mined
+MATCH (c:{CUSTOMER} {{uid: $uid}}) WHERE {visible('c')}
+CALL (c) {{ OPTIONAL MATCH (c)-[m:{IN_SEGMENT}]->(s:{SEGMENT}) WHERE coalesce(m.source, '') <> $mined AND {visible('s')}
            RETURN collect(s{{.uid, .name, .description}})[0] AS segment }}
-CALL (c) {{ OPTIONAL MATCH (c)-[m:{IN_SEGMENT}]->(s:{SEGMENT}) WHERE m.source = $mined
+CALL (c) {{ OPTIONAL MATCH (c)-[m:{IN_SEGMENT}]->(s:{SEGMENT}) WHERE m.source = $mined AND {visible('s')}
            RETURN collect(s{{.uid, .name, .nameZh, .description, .descriptionZh, computedAt: m.computedAt}})[0]
                   AS minedSegment }}
-CALL (c) {{ OPTIONAL MATCH (c)-[:{PLACED}]->(t:{TXN})
+CALL (c) {{ OPTIONAL MATCH (c)-[:{PLACED}]->(t:{TXN}) WHERE {visible('t')}
            RETURN {{orders: count(t), total: sum(t.total), first: min(t.orderedAt), last: max(t.orderedAt),
                    currencies: collect(DISTINCT t.currency)}} AS transactions }}
-CALL (c) {{ OPTIONAL MATCH (c)-[:{PLACED}]->(:{TXN})-[l:{CONTAINS}]->(p:{PRODUCT})
+CALL (c) {{ OPTIONAL MATCH (c)-[:{PLACED}]->(t:{TXN})-[l:{CONTAINS}]->(p:{PRODUCT}) WHERE {visible('t')} AND {visible('p')}
            WITH p, sum(l.quantity * l.unitPrice) AS spend, sum(l.quantity) AS quantity
            ORDER BY spend DESC LIMIT $top
            RETURN collect(p{{.uid, .name, .sku, spend: spend, quantity: quantity}}) AS topProducts }}
-CALL (c) {{ OPTIONAL MATCH (c)-[r:{PURCHASED}]->(p:{PRODUCT})
+CALL (c) {{ OPTIONAL MATCH (c)-[:{PLACED}]->(t:{TXN}) WHERE $groups IS NOT NULL AND NOT {visible('t')}
+           RETURN count(t) AS hiddenOrders }}
+OPTIONAL CALL (c, hiddenOrders) {{ WITH c WHERE hiddenOrders = 0
+           OPTIONAL MATCH (c)-[r:{PURCHASED}]->(p:{PRODUCT}) WHERE {visible('p')}
            WITH p, r ORDER BY r.lastPurchase DESC
            RETURN collect(p{{.uid, .name, .sku, quantity: r.quantity, firstPurchase: r.firstPurchase,
-                            lastPurchase: r.lastPurchase}}) AS products }}
-CALL (c) {{ OPTIONAL MATCH (c)-[:{RAISED}]->(k:{CASE})
+                            lastPurchase: r.lastPurchase}}) AS purchased }}
+OPTIONAL CALL (c, hiddenOrders) {{ WITH c WHERE hiddenOrders > 0
+           OPTIONAL MATCH (c)-[:{PLACED}]->(t:{TXN})-[l:{CONTAINS}]->(p:{PRODUCT}) WHERE {visible('t')} AND {visible('p')}
+           WITH p, sum(l.quantity) AS quantity, min(t.orderedAt) AS first, max(t.orderedAt) AS last
+           ORDER BY last DESC
+           RETURN collect(p{{.uid, .name, .sku, quantity: quantity, firstPurchase: first, lastPurchase: last}})
+                  AS summarised }}
+WITH *, coalesce(purchased, summarised, []) AS products
+CALL (c) {{ OPTIONAL MATCH (c)-[:{RAISED}]->(k:{CASE}) WHERE {visible('k')}
            RETURN count(CASE WHEN k.status IN $done THEN 1 END) AS closedCount,
                   count(CASE WHEN NOT k.status IN $done THEN 1 END) AS openCount }}
-CALL (c) {{ OPTIONAL MATCH (c)-[:{RAISED}]->(k:{CASE}) WHERE NOT k.status IN $done
+CALL (c) {{ OPTIONAL MATCH (c)-[:{RAISED}]->(k:{CASE}) WHERE NOT k.status IN $done AND {visible('k')}
            WITH k ORDER BY k.openedAt DESC LIMIT $cases
            RETURN collect({_CASE_FIELDS}) AS openCases }}
-CALL (c) {{ OPTIONAL MATCH (c)-[:{RAISED}]->(k:{CASE}) WHERE k.status IN $done
+CALL (c) {{ OPTIONAL MATCH (c)-[:{RAISED}]->(k:{CASE}) WHERE k.status IN $done AND {visible('k')}
            WITH k ORDER BY k.openedAt DESC LIMIT $cases
            RETURN collect({_CASE_FIELDS}) AS closedCases }}
-CALL (c) {{ OPTIONAL MATCH (c)-[:{RAISED}]->(k:{CASE})-[:{HAS_TOPIC}]->(t:{TOPIC})
+CALL (c) {{ OPTIONAL MATCH (c)-[:{RAISED}]->(k:{CASE})-[:{HAS_TOPIC}]->(t:{TOPIC}) WHERE {visible('k')}
            WITH t, max(k.openedAt) AS last ORDER BY last DESC LIMIT $topics
            RETURN collect(t.uid) AS recentTopics }}
-CALL (c) {{ OPTIONAL MATCH (e:{EMPLOYEE})-[:{OWNS}]->(c)
+CALL (c) {{ OPTIONAL MATCH (e:{EMPLOYEE})-[:{OWNS}]->(c) WHERE {visible('e')}
            WITH e ORDER BY e.uid RETURN collect(e{{.uid, .name, .team, .jobTitle, .email}}) AS accountTeam }}
 CALL (c, recentTopics) {{
            OPTIONAL MATCH (e:{EMPLOYEE})-[s:{HAS_SKILL}]->(t:{TOPIC})
-           WHERE t.uid IN recentTopics AND (c.language IS NULL OR c.language IN e.languages)
+           WHERE t.uid IN recentTopics AND (c.language IS NULL OR c.language IN e.languages) AND {visible('e')}
            WITH e, sum(s.level) AS strength, collect(t.uid) AS topics ORDER BY strength DESC, e.uid LIMIT $experts
            RETURN collect(e{{.uid, .name, .team, strength: strength, topics: topics}}) AS experts }}
 OPTIONAL CALL (c) {{
-           MATCH (c)-[:{GOVERNED_BY}]->(r) WHERE r:{POLICY} OR r:{RULE}
+           MATCH (c)-[:{GOVERNED_BY}]->(r) WHERE (r:{POLICY} OR r:{RULE}) AND {visible('r')}
            RETURN r, '{GOVERNED_BY}' AS via
            UNION
-           MATCH (c)-[:{IN_SEGMENT}]->(s:{SEGMENT})<-[:{APPLIES_TO}]-(r)
+           MATCH (c)-[:{IN_SEGMENT}]->(s:{SEGMENT})<-[:{APPLIES_TO}]-(r) WHERE {visible('r')} AND {visible('s')}
            RETURN r, '{APPLIES_TO} ' + s.uid AS via
            UNION
-           MATCH (c)-[:{PURCHASED}]->(p:{PRODUCT})<-[:{APPLIES_TO}]-(r)
+           MATCH (c)-[:{PURCHASED}]->(p:{PRODUCT})<-[:{APPLIES_TO}]-(r) WHERE {visible('r')} AND {visible('p')}
            RETURN r, '{APPLIES_TO} ' + p.uid AS via
            UNION
-           MATCH (c)-[:{PURCHASED}]->(:{PRODUCT})-[:{IN_CATEGORY}]->(:{CATEGORY})-[:{BROADER}*0..3]->(g:{CATEGORY})
+           MATCH (c)-[:{PURCHASED}]->(p:{PRODUCT})-[:{IN_CATEGORY}]->(:{CATEGORY})-[:{BROADER}*0..3]->(g:{CATEGORY})
                  <-[:{APPLIES_TO}]-(r)
+           WHERE {visible('r')} AND {visible('p')}
            RETURN r, '{APPLIES_TO} ' + g.uid AS via
 }}
 WITH c, segment, minedSegment, transactions, topProducts, products, closedCount, openCount, openCases, closedCases,
@@ -176,10 +194,15 @@ def applicable_rules(rules: list[dict[str, Any]], country: str | None, language:
     return kept
 
 
-def customer_360(graph: Graph, uid: str, cases: int = 10, top: int = 5, experts: int = 5) -> Customer360:
-    """The 360 view of customer `uid`; EntityNotFound when the graph has no such customer."""
+def customer_360(graph: Graph, uid: str, cases: int = 10, top: int = 5, experts: int = 5,
+                 groups: list[str] | None = None) -> Customer360:
+    """The 360 view of customer `uid` as a caller seeing `groups` may see it (None: everything).
+
+    EntityNotFound when the graph has no such customer or the caller may not see it (the same
+    answer, so a restricted customer cannot be told from an absent one).
+    """
     rows = graph.read(CUSTOMER_360_QUERY, uid=uid, mined=MINED_SOURCE, done=DONE_STATUSES, cases=cases, top=top, experts=experts,
-                      topics=3)
+                      topics=3, groups=query_groups(groups))
     if not rows:
         raise EntityNotFound(f"no customer with uid {uid!r} in the graph")
     r = rows[0]

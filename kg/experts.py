@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from kcrm.errors import BadQuery, EntityNotFound
 from kcrm.kg.connection import Graph
+from kcrm.kg.visibility import query_groups, visible
 from kcrm.kg.expert_scoring import (
     AUTHORED_WEIGHT,
     Association,
@@ -42,11 +43,13 @@ SEARCH_DEPTH = 200
 UNQUERIED_ITEMS = 300
 EVIDENCE_FLOOR = 0.01  # items adding less than 1% of an expert's best item are not shown
 
+# Every query is trimmed by the caller's $groups (null: none, see kcrm.kg.visibility): restricted
+# cases and documents neither count for anyone nor appear as evidence.
 PROFILES_QUERY = f"""
-MATCH (e:{EMPLOYEE})
+MATCH (e:{EMPLOYEE}) WHERE {visible('e')}
 CALL (e) {{ OPTIONAL MATCH (e)-[s:{HAS_SKILL}]->(t:{TOPIC}) RETURN collect([t.uid, s.level]) AS skills }}
-CALL (e) {{ OPTIONAL MATCH (e)-[:{OWNS}]->(x) RETURN collect(x.uid) AS owns }}
-CALL (e) {{ OPTIONAL MATCH (c:{CASE})-[:{RESOLVED_BY}]->(e)
+CALL (e) {{ OPTIONAL MATCH (e)-[:{OWNS}]->(x) WHERE {visible('x')} RETURN collect(x.uid) AS owns }}
+CALL (e) {{ OPTIONAL MATCH (c:{CASE})-[:{RESOLVED_BY}]->(e) WHERE {visible('c')}
            RETURN count(CASE WHEN c.status IN $done THEN 1 END) AS resolved,
                   count(CASE WHEN NOT c.status IN $done THEN 1 END) AS open_cases }}
 RETURN e.uid AS uid, e.name AS name, e.team AS team, coalesce(e.languages, []) AS languages,
@@ -60,19 +63,19 @@ RETURN t.uid AS uid, t.name AS name, collect(p.uid) AS broader
 """
 
 ITEMS_QUERY = f"""
-MATCH (c:{CASE}) WHERE c.uid IN $uids
-CALL (c) {{ OPTIONAL MATCH (c)-[:{RESOLVED_BY}]->(e:{EMPLOYEE}) RETURN collect(e.uid) AS experts }}
+MATCH (c:{CASE}) WHERE c.uid IN $uids AND {visible('c')}
+CALL (c) {{ OPTIONAL MATCH (c)-[:{RESOLVED_BY}]->(e:{EMPLOYEE}) WHERE {visible('e')} RETURN collect(e.uid) AS experts }}
 CALL (c) {{ OPTIONAL MATCH (c)-[:{HAS_TOPIC}]->(t:{TOPIC}) RETURN collect(t.uid) AS topics }}
 RETURN c.uid AS uid, '{CASE}' AS type, c.title AS title, c.status AS status, c.closedAt AS at, experts, topics
 UNION ALL
-MATCH (d:{DOC}) WHERE d.uid IN $uids
-CALL (d) {{ OPTIONAL MATCH (e:{EMPLOYEE})-[:{AUTHORED}]->(d) RETURN collect(e.uid) AS experts }}
+MATCH (d:{DOC}) WHERE d.uid IN $uids AND {visible('d')}
+CALL (d) {{ OPTIONAL MATCH (e:{EMPLOYEE})-[:{AUTHORED}]->(d) WHERE {visible('e')} RETURN collect(e.uid) AS experts }}
 CALL (d) {{ OPTIONAL MATCH (d)-[:{HAS_TOPIC}]->(t:{TOPIC}) RETURN collect(t.uid) AS topics }}
 RETURN d.uid AS uid, '{DOC}' AS type, d.title AS title, null AS status, d.publishedAt AS at, experts, topics
 """
 
 SCOPED_CASES_QUERY = f"""
-MATCH (c:{CASE}) WHERE c.status IN $done
+MATCH (c:{CASE}) WHERE c.status IN $done AND {visible('c')}
   AND ($topic IS NULL OR EXISTS {{ (c)-[:{HAS_TOPIC}]->(:{TOPIC})-[:{BROADER}*0..3]->(:{TOPIC} {{uid: $topic}}) }})
   AND ($product IS NULL OR EXISTS {{ (c)-[:{ABOUT_PRODUCT}]->(:{PRODUCT} {{uid: $product}}) }})
   AND ($customer IS NULL OR EXISTS {{ (:{CUSTOMER} {{uid: $customer}})-[:{RAISED}]->(c) }})
@@ -80,16 +83,17 @@ RETURN c.uid AS uid ORDER BY c.closedAt DESC LIMIT $limit
 """
 
 EXISTS_QUERY = f"""
-RETURN ($topic IS NULL OR EXISTS {{ MATCH (:{TOPIC} {{uid: $topic}}) }}) AS topic,
-       ($product IS NULL OR EXISTS {{ MATCH (:{PRODUCT} {{uid: $product}}) }}) AS product,
-       ($customer IS NULL OR EXISTS {{ MATCH (:{CUSTOMER} {{uid: $customer}}) }}) AS customer
+RETURN ($topic IS NULL OR EXISTS {{ MATCH (t:{TOPIC} {{uid: $topic}}) WHERE {visible('t')} }}) AS topic,
+       ($product IS NULL OR EXISTS {{ MATCH (p:{PRODUCT} {{uid: $product}}) WHERE {visible('p')} }}) AS product,
+       ($customer IS NULL OR EXISTS {{ MATCH (c:{CUSTOMER} {{uid: $customer}}) WHERE {visible('c')} }}) AS customer
 """
 
 
 class Searcher(Protocol):
     """What expert finding needs from search: ranked hits with uid, type and score."""
 
-    def search(self, query: str, k: int = 10, types: set[str] | None = None) -> list[Any]: ...
+    def search(self, query: str, k: int = 10, types: set[str] | None = None,
+               groups: list[str] | None = None) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -194,14 +198,16 @@ def associations_for(items: dict[str, ItemFacts], now: datetime, weights: Weight
 class ExpertFinder:
     """Ranks employees for a question from the graph's evidence; reads only."""
 
-    def __init__(self, graph: Graph, searcher: Searcher | None = None, weights: Weights | None = None) -> None:
+    def __init__(self, graph: Graph, searcher: Searcher | None = None, weights: Weights | None = None,
+                 groups: list[str] | None = None) -> None:
         self.graph = graph
         self.searcher = searcher
         self.weights = weights or Weights()
+        self.groups = query_groups(groups)  # the caller's access groups (None: sees everything)
 
     def profiles(self) -> tuple[dict[str, dict[str, Any]], dict[str, ExpertProfile]]:
         """Every employee's facts and ranking profile (skills, ownership, load, activity)."""
-        rows = self.graph.read(PROFILES_QUERY, done=DONE_STATUSES)
+        rows = self.graph.read(PROFILES_QUERY, done=DONE_STATUSES, groups=self.groups)
         facts = {r["uid"]: r for r in rows}
         profiles = {r["uid"]: ExpertProfile(uid=r["uid"], skills={t: int(lv or 0) for t, lv in r["skills"]},
                                             owns=frozenset(r["owns"]), open_cases=r["open_cases"],
@@ -216,7 +222,7 @@ class ExpertFinder:
         """Facts about retrieved cases and documents, by uid."""
         if not uids:
             return {}
-        return {r["uid"]: ItemFacts(**r) for r in self.graph.read(ITEMS_QUERY, uids=uids)}
+        return {r["uid"]: ItemFacts(**r) for r in self.graph.read(ITEMS_QUERY, uids=uids, groups=self.groups)}
 
     def relevance(self, query: ExpertQuery, hits: list[Any] | None = None) -> dict[str, float]:
         """p(q|d) over cases and documents: from search for a text query, uniform over the scope otherwise."""
@@ -224,18 +230,19 @@ class ExpertFinder:
             if self.searcher is None:
                 raise BadQuery("a text query needs the search index, which is not loaded")
             if hits is None:
-                hits = self.searcher.search(query.q, k=SEARCH_DEPTH, types={CASE, DOC})
+                hits = self.searcher.search(query.q, k=SEARCH_DEPTH, types={CASE, DOC}, groups=self.groups)
             return relevance_from_scores(normalise_scores({h.uid: h.score for h in hits}),
                                          self.weights.relevance_temperature)
         rows = self.graph.read(SCOPED_CASES_QUERY, done=DONE_STATUSES, topic=query.topic, product=query.product,
-                               customer=query.customer, limit=UNQUERIED_ITEMS)
+                               customer=query.customer, limit=UNQUERIED_ITEMS, groups=self.groups)
         return {r["uid"]: 1.0 / len(rows) for r in rows}
 
     def check(self, query: ExpertQuery) -> None:
         """BadQuery for an empty question, EntityNotFound for a topic, product or customer the graph lacks."""
         if not (query.q and query.q.strip()) and not (query.topic or query.product or query.customer):
             raise BadQuery("give at least one of q, topic, product or customer")
-        found = self.graph.read(EXISTS_QUERY, topic=query.topic, product=query.product, customer=query.customer)[0]
+        found = self.graph.read(EXISTS_QUERY, topic=query.topic, product=query.product, customer=query.customer,
+                                groups=self.groups)[0]
         for name, ok in found.items():
             if not ok:
                 raise EntityNotFound(f"no {name} with uid {getattr(query, name)!r} in the graph")

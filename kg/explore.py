@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from kcrm.errors import BadQuery, EntityNotFound
 from kcrm.kg.connection import Graph
+from kcrm.kg.visibility import path_visible, query_groups, visible
 from kcrm.ontology.model import load_ontology
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,18 @@ def _find(var: str, param: str, carry: str = "") -> str:
     return f"CALL () {{ {branches} }} WITH {carry}{var} LIMIT 1"
 
 
+# Trimmed by the caller's $groups (null: none): an invisible node is not found, and invisible
+# neighbours are neither listed nor counted; a path never runs through an invisible node.
 NEIGHBOURS_QUERY = f"""
 {_find("n", "uid")}
+WITH n WHERE {visible("n")}
 OPTIONAL CALL (n) {{
   MATCH (n)-[r]->(m) WHERE ($type IS NULL OR type(r) = $type) AND coalesce($direction, 'out') = 'out'
+    AND {visible("m")}
   RETURN type(r) AS type, 'out' AS direction, r, m
   UNION ALL
   MATCH (n)<-[r]-(m) WHERE ($type IS NULL OR type(r) = $type) AND coalesce($direction, 'in') = 'in'
+    AND {visible("m")}
   RETURN type(r) AS type, 'in' AS direction, r, m
 }}
 WITH n, type, direction, r, m ORDER BY type, direction, m.uid
@@ -51,7 +57,7 @@ RETURN n{{.*}} AS node, labels(n) AS labels,
 PATH_QUERIES = {hops: f"""
 {_find("a", "source")}
 {_find("b", "target", carry="a, ")}
-MATCH p = allShortestPaths((a)-[*..{hops}]-(b))
+MATCH p = allShortestPaths((a)-[*..{hops}]-(b)) WHERE {path_visible("p")}
 RETURN [x IN nodes(p) | {{uid: x.uid, labels: labels(x), name: coalesce(x.name, x.title)}}] AS nodes,
        [r IN relationships(p) | {{type: type(r), start: startNode(r).uid, end: endNode(r).uid}}] AS relationships
 LIMIT $limit
@@ -60,7 +66,7 @@ LIMIT $limit
 ENDPOINTS_QUERY = f"""
 OPTIONAL CALL () {{ {_find("a", "source")} RETURN a }}
 OPTIONAL CALL () {{ {_find("b", "target")} RETURN b }}
-RETURN a IS NOT NULL AS source, b IS NOT NULL AS target
+RETURN a IS NOT NULL AND {visible("a")} AS source, b IS NOT NULL AND {visible("b")} AS target
 """
 
 
@@ -102,36 +108,46 @@ def check_relationship(rel_type: str | None) -> str | None:
 
 
 def entity(graph: Graph, uid: str, rel_type: str | None = None, direction: Direction | None = None,
-           limit: int = 20, offset: int = 0) -> EntityView:
-    """The node `uid` with one page of neighbours per (relationship type, direction)."""
+           limit: int = 20, offset: int = 0, groups: list[str] | None = None) -> EntityView:
+    """The node `uid` with one page of neighbours per (relationship type, direction).
+
+    `groups` trims to what the caller may see (None: everything): an invisible node is
+    EntityNotFound, like an absent one; invisible neighbours are neither listed nor counted.
+    """
     if direction not in (None, "out", "in"):
         raise BadQuery(f"direction must be 'out' or 'in', not {direction!r}")
     if limit < 1 or offset < 0:
         raise BadQuery("limit must be at least 1 and offset at least 0")
     rows = graph.read(NEIGHBOURS_QUERY, uid=uid, type=check_relationship(rel_type), direction=direction,
-                      limit=limit, offset=offset)
+                      limit=limit, offset=offset, groups=query_groups(groups))
     if not rows:
         raise EntityNotFound(f"no entity with uid {uid!r} in the graph")
     row = rows[0]
     props = {k: v for k, v in row["node"].items() if k not in _HIDDEN}
-    groups = [NeighbourGroup(**g) for g in row["groups"]]
-    for group in groups:
+    found = [NeighbourGroup(**g) for g in row["groups"]]
+    for group in found:
         for item in group.items:
             item["edge"] = {k: v for k, v in (item["edge"] or {}).items() if k not in _HIDDEN}
-    return EntityView(uid=uid, labels=row["labels"], properties=props, groups=groups)
+    return EntityView(uid=uid, labels=row["labels"], properties=props, groups=found)
 
 
-def paths(graph: Graph, source: str, target: str, max_hops: int = 3, limit: int = 5) -> list[GraphPath]:
-    """The shortest paths between two entities, no longer than `max_hops` (at most 4), at most `limit`."""
+def paths(graph: Graph, source: str, target: str, max_hops: int = 3, limit: int = 5,
+          groups: list[str] | None = None) -> list[GraphPath]:
+    """The shortest paths between two entities, no longer than `max_hops` (at most 4), at most `limit`.
+
+    With `groups` (the caller's), only paths whose every node the caller may see; an invisible
+    endpoint is EntityNotFound, like an absent one.
+    """
     if not 1 <= max_hops <= MAX_HOPS:
         raise BadQuery(f"max_hops must be between 1 and {MAX_HOPS}, not {max_hops}")
     if not 1 <= limit <= MAX_PATHS:
         raise BadQuery(f"limit must be between 1 and {MAX_PATHS}, not {limit}")
     if source == target:
         raise BadQuery("from and to must be different entities")
-    found = graph.read(ENDPOINTS_QUERY, source=source, target=target)[0]
+    trim = query_groups(groups)
+    found = graph.read(ENDPOINTS_QUERY, source=source, target=target, groups=trim)[0]
     for name, uid in (("source", source), ("target", target)):
         if not found[name]:
             raise EntityNotFound(f"no entity with uid {uid!r} in the graph ({'from' if name == 'source' else 'to'})")
-    rows = graph.read(PATH_QUERIES[max_hops], source=source, target=target, limit=limit)
+    rows = graph.read(PATH_QUERIES[max_hops], source=source, target=target, limit=limit, groups=trim)
     return [GraphPath(nodes=r["nodes"], relationships=r["relationships"]) for r in rows]

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from kcrm.kg.connection import Graph
+from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import load_ontology
 
 log = logging.getLogger(__name__)
@@ -23,12 +24,12 @@ MIN_QUERY = 2
 _CYPHER = """
 MATCH (n:{label})
 WITH n, [p IN $props WHERE n[p] IS NOT NULL | toLower(toString(n[p]))] AS names
-WHERE any(x IN names WHERE x CONTAINS $q)
+WHERE any(x IN names WHERE x CONTAINS $q) AND %s
 WITH n, CASE WHEN $q IN names THEN 1.0 WHEN any(x IN names WHERE x STARTS WITH $q) THEN 0.8 ELSE 0.5 END AS score
 ORDER BY score DESC, n.name, n.uid
 WITH count(*) AS total, collect({{uid: n.uid, name: n.name, nameZh: n.nameZh, score: score}})[..$limit] AS top
 RETURN total, top
-"""
+""" % visible("n").replace("{", "{{").replace("}", "}}")
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,11 @@ class EntityResults:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def find_entities(graph: Graph, query: str, limit: int = 10) -> EntityResults:
-    """Customers, products and employees named like `query` (at most `limit`), best first."""
+def find_entities(graph: Graph, query: str, limit: int = 10, groups: list[str] | None = None) -> EntityResults:
+    """Customers, products and employees named like `query` (at most `limit`), best first.
+
+    Only entities a caller seeing `groups` may see are listed and counted (None: all).
+    """
     text = " ".join(query.split()).lower()
     results = EntityResults(counts={name: 0 for name in ENTITY_CLASSES})
     if len(text) < MIN_QUERY or limit < 1:
@@ -61,7 +65,8 @@ def find_entities(graph: Graph, query: str, limit: int = 10) -> EntityResults:
     found: list[EntityHit] = []
     for name in ENTITY_CLASSES:
         label = ontology.class_spec(name).name  # OntologyError for a label the ontology lacks
-        rows = graph.read(_CYPHER.format(label=f"`{label}`"), q=text, props=props, limit=limit)
+        rows = graph.read(_CYPHER.format(label=f"`{label}`"), q=text, props=props, limit=limit,
+                          groups=query_groups(groups))
         if not rows:
             continue
         results.counts[name] = int(rows[0]["total"])

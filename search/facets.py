@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kcrm.search.filters import FILTER_FIELDS, SearchFilter
+from kcrm.search.trimming import GroupColumn
 from kcrm.search.vector_index import ChunkRecord
 
 DATE_KEYS = ("openedAt", "publishedAt", "effectiveFrom")
@@ -60,6 +61,7 @@ class FacetTable:
             self.values[name] = list(index)
             self.codes[name] = codes
         self.dates = np.array([record_date(record) for record in records], dtype="<U10")
+        self.access = GroupColumn(records)  # security trimming: who may see each item
 
     def _allowed_codes(self, name: str, wanted: frozenset[str]) -> list[int]:
         if name in CONTAINS_FIELDS:

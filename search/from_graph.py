@@ -12,10 +12,10 @@ from kcrm.kg.connection import Graph
 from kcrm.search.semantic import IndexItem
 
 CASES = """
-MATCH (c:SupportCase)
+MATCH (c:SupportCase) WHERE $uids IS NULL OR c.uid IN $uids
 RETURN c.uid AS uid, c.title AS title, c.language AS language,
        c.description + CASE WHEN c.resolution IS NULL THEN '' ELSE '\n\n' + c.resolution END AS text,
-       {status: c.status, priority: c.priority, openedAt: c.openedAt, closedAt: c.closedAt,
+       {accessGroups: c.accessGroups, status: c.status, priority: c.priority, openedAt: c.openedAt, closedAt: c.closedAt,
         resolution: c.resolution,
         product: COLLECT { MATCH (c)-[:ABOUT_PRODUCT]->(p:Product) RETURN p.name LIMIT 1 }[0],
         customer: COLLECT { MATCH (cu:Customer)-[:RAISED]->(c) RETURN cu.name LIMIT 1 }[0],
@@ -28,9 +28,9 @@ ORDER BY uid
 """
 
 DOCUMENTS = """
-MATCH (d:Document)
+MATCH (d:Document) WHERE $uids IS NULL OR d.uid IN $uids
 RETURN d.uid AS uid, d.title AS title, d.language AS language, d.text AS text,
-       {docType: d.docType, publishedAt: d.publishedAt,
+       {accessGroups: d.accessGroups, docType: d.docType, publishedAt: d.publishedAt,
         product: COLLECT { MATCH (d)-[:ABOUT_PRODUCT]->(p:Product) RETURN p.name LIMIT 1 }[0],
         author: COLLECT { MATCH (e:Employee)-[:AUTHORED]->(d) RETURN e.name LIMIT 1 }[0],
         topic: COLLECT { MATCH (d)-[:HAS_TOPIC]->(t:Topic) RETURN t.name LIMIT 1 }[0],
@@ -40,16 +40,16 @@ ORDER BY uid
 """
 
 POLICIES = """
-MATCH (p:Policy)
+MATCH (p:Policy) WHERE $uids IS NULL OR p.uid IN $uids
 RETURN p.uid AS uid, p.title AS title, p.language AS language, p.text AS text,
-       {effectiveFrom: p.effectiveFrom} AS meta
+       {accessGroups: p.accessGroups, effectiveFrom: p.effectiveFrom} AS meta
 ORDER BY uid
 """
 
 INDUSTRY_RULES = """
-MATCH (r:IndustryRule)
+MATCH (r:IndustryRule) WHERE $uids IS NULL OR r.uid IN $uids
 RETURN r.uid AS uid, r.title AS title, r.language AS language, r.text AS text,
-       {jurisdiction: r.jurisdiction, industry: r.industry} AS meta
+       {accessGroups: r.accessGroups, jurisdiction: r.jurisdiction, industry: r.industry} AS meta
 ORDER BY uid
 """
 
@@ -61,10 +61,13 @@ SEARCHABLE = {
 }
 
 
-def searchable_items(graph: Graph) -> Iterator[IndexItem]:
-    """Every case, document, policy and industry rule in the graph as an item to index."""
+def searchable_items(graph: Graph, uids: list[str] | None = None) -> Iterator[IndexItem]:
+    """Every case, document, policy and industry rule in the graph (or only `uids`) as an item to index.
+
+    Meta carries the item's `accessGroups`, so search can trim by them (`kcrm.search.trimming`).
+    """
     for item_type, cypher in SEARCHABLE.items():
-        for row in graph.read(cypher):
+        for row in graph.read(cypher, uids=uids):
             meta = {key: value for key, value in (row["meta"] or {}).items() if value is not None}
             yield IndexItem(
                 uid=row["uid"], type=item_type, title=row["title"] or "", text=row["text"] or "",

@@ -31,6 +31,7 @@ from kcrm.search.lexical import BM25Index, LexicalIndex
 from kcrm.search.semantic import MAX_K, Hit, IndexItem, SemanticSearch, checked_query, to_hit
 from kcrm.search.taxonomy_browse import default_tree
 from kcrm.search.tokenizer import Analyzer
+from kcrm.search.trimming import combine
 from kcrm.search.vector_index import ChunkHit, ChunkRecord
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ class HybridSearch:
         self.depth = depth
         self.expander = expander
         self._table: tuple[int, FacetTable] | None = None
+        self._uid_sets: dict[bytes, frozenset[str]] = {}
 
     def facet_table(self) -> FacetTable:
         """Field values of every item, aligned with the lexical index's records (built on first use)."""
@@ -107,6 +109,18 @@ class HybridSearch:
             records = self.lexical.records()
             self._table = (len(records), FacetTable(records))
         return self._table[1]
+
+    def _mask_uids(self, mask: np.ndarray, uids: list[str]) -> frozenset[str]:
+        """The uids a mask selects, one shared frozenset per distinct mask (a caller's access groups
+        give the same mask on every query, and the dense index caches its selector per set)."""
+        key = np.packbits(mask).tobytes()
+        found = self._uid_sets.get(key)
+        if found is None:
+            found = frozenset(uids[i] for i in np.flatnonzero(mask).tolist())
+            if len(self._uid_sets) >= 64:
+                self._uid_sets.clear()
+            self._uid_sets[key] = found
+        return found
 
     @classmethod
     def load(cls, dense_dir: Path, lexical_dir: Path, embedder: Embedder, analyzer: Analyzer | None = None,
@@ -208,7 +222,7 @@ class HybridSearch:
             lexical = self.lexical.top(lexical_scores, depth)
         if mode != "lexical":
             table_uids = self.facet_table().uids
-            uids = None if mask is None else {table_uids[i] for i in np.flatnonzero(mask).tolist()}
+            uids = None if mask is None else self._mask_uids(mask, table_uids)
             dense = self.dense.ranked_chunks(text, max(k, self.depth), types, uids)
         if mode == "lexical":
             return lexical[:k], lexical_scores, []
@@ -217,17 +231,21 @@ class HybridSearch:
         return self.fuse(lexical, dense)[:k], lexical_scores, dense
 
     def search(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid",
-               expand: bool = False) -> list[Hit]:
+               expand: bool = False, groups: list[str] | None = None) -> list[Hit]:
         """Up to `k` items for `query`, one hit per item, best first.
 
         Scores are cosines (dense), BM25 (lexical) or fused scores scaled to [0, 1] (hybrid):
         they order one response and are not comparable across modes.
         """
-        return self.page(query, k, types, mode, expand=expand).hits
+        return self.page(query, k, types, mode, expand=expand, groups=groups).hits
 
     def page(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid",
-             filters: SearchFilter | None = None, facets: bool = False, expand: bool = True) -> SearchPage:
+             filters: SearchFilter | None = None, facets: bool = False, expand: bool = True,
+             groups: list[str] | None = None) -> SearchPage:
         """Hits for `query` after its `field:value` filters and `filters`, with facet counts if asked.
+
+        `groups` are the caller's access groups (None: sees everything); items it may not see are
+        masked out with the filters, before ranking and counting (`kcrm.search.trimming`).
 
         `expand` adds the taxonomy's synonyms and translations of concepts the query names to the
         lexical side (at a lower weight); the page's `expansion` says which.
@@ -243,7 +261,8 @@ class HybridSearch:
         if types is not None and not types:
             return SearchPage([], 0, text, flt, None, mode)
         table = self.facet_table()
-        mask = table.mask(default_tree().resolve(flt))  # a concept filter includes its descendants
+        mask = combine(table.mask(default_tree().resolve(flt)),  # a concept filter includes its descendants
+                       table.access.mask(groups))
         if not text:
             records = self.lexical.records()
             rows = table.newest_first(mask)

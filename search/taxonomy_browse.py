@@ -144,11 +144,12 @@ class Browse:
 
 
 def browse(search: HybridSearch, scheme: str, query: str = "", filters: SearchFilter | None = None,
-           mode: str = "hybrid", expand: bool = True) -> Browse:
+           mode: str = "hybrid", expand: bool = True, groups: list[str] | None = None) -> Browse:
     """The tree of `scheme` counted over what `query` and `filters` match (everything without them).
 
     The match set is the one `facets=true` counts for the same request, so a node's count is
-    what drilling down to it (`topic=<uid>`) reports as `total`.
+    what drilling down to it (`topic=<uid>`) reports as `total`. `groups` trims the match set to
+    what the caller may see (None: everything).
     """
     tree = default_tree()
     if scheme not in SCHEME_FIELD:
@@ -156,9 +157,11 @@ def browse(search: HybridSearch, scheme: str, query: str = "", filters: SearchFi
     flt = filters or SearchFilter()
     if not query.strip() and flt.empty:
         table = search.facet_table()
-        counts, total = table.counts(np.ones(table.size, dtype=bool)), table.size
+        visible = table.access.mask(groups)
+        rows = np.ones(table.size, dtype=bool) if visible is None else visible
+        counts, total = table.counts(rows), int(rows.sum())
     else:
-        page = search.page(query, k=1, mode=mode, filters=flt, facets=True, expand=expand)
+        page = search.page(query, k=1, mode=mode, filters=flt, facets=True, expand=expand, groups=groups)
         counts, total, flt = page.facets or {}, page.total, page.filters
     named = counts.get(SCHEME_FIELD[scheme], {})
     nodes, unplaced = tree.tree(scheme, named)

@@ -126,6 +126,7 @@ class FaissVectorIndex:
         self._records: dict[int, ChunkRecord] = {}
         self._ids_by_uid: dict[str, list[int]] = {}
         self._selectors: dict[frozenset[str], tuple[int, Any]] = {}
+        self._uid_selectors: dict[tuple[frozenset[str], frozenset[str] | None], tuple[int, Any]] = {}
         self._next_id = 0
 
     @classmethod
@@ -168,6 +169,7 @@ class FaissVectorIndex:
             self._ids_by_uid.setdefault(record.uid, []).append(chunk_id)
         self._next_id += len(records)
         self._selectors.clear()
+        self._uid_selectors.clear()
 
     def remove(self, uids: Iterable[str]) -> int:
         """Drop every chunk of these items (before re-adding changed ones); returns chunks removed."""
@@ -178,6 +180,7 @@ class FaissVectorIndex:
         for chunk_id in doomed:
             del self._records[chunk_id]
         self._selectors.clear()
+        self._uid_selectors.clear()
         return len(doomed)
 
     def _type_selector(self, types: set[str]) -> tuple[int, Any]:
@@ -192,10 +195,22 @@ class FaissVectorIndex:
         return self._selectors[key]
 
     def _uid_selector(self, uids: set[str], types: set[str] | None) -> tuple[int, Any]:
-        """How many chunks belong to these items (of these types), and a FAISS selector for them."""
+        """How many chunks belong to these items (of these types), and a FAISS selector for them.
+
+        A frozenset of uids (what a caller's access groups allow, asked for on every query) is
+        remembered, so the selector is built once per group set rather than per query.
+        """
+        key = (uids, frozenset(types) if types is not None else None) if isinstance(uids, frozenset) else None
+        if key is not None and key in self._uid_selectors:
+            return self._uid_selectors[key]
         allowed = [i for uid in uids for i in self._ids_by_uid.get(uid, ())
                    if types is None or self._records[i].type in types]
-        return len(allowed), faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+        found = len(allowed), faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+        if key is not None:
+            if len(self._uid_selectors) >= 32:
+                self._uid_selectors.clear()
+            self._uid_selectors[key] = found
+        return found
 
     def search(self, vector: np.ndarray, k: int, types: set[str] | None = None,
                uids: set[str] | None = None) -> list[ChunkHit]:

@@ -7,12 +7,13 @@ NEO4J_PASSWORD) to run the end-to-end tests against an existing server instead: 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import httpx
@@ -94,11 +95,12 @@ def loaded(e2e_settings: Settings, graph, sample_dir: Path):
 
 
 @pytest.fixture(scope="session")
-def api_url(e2e_settings: Settings, neo4j_uri: str, loaded) -> Iterator[str]:
+def api_url(e2e_settings: Settings, neo4j_uri: str, loaded, security_db: Path) -> Iterator[str]:
     """A real `kcrm serve` process on a free loopback port, talking to the test Neo4j."""
     port = free_port()
     env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), NEO4J_URI=neo4j_uri,
                NEO4J_PASSWORD=e2e_settings.neo4j_password, KCRM_LOG_FORMAT="json")
+    env["KCRM_AUTH_DB"] = str(security_db)
     log_path = e2e_settings.data_dir / "api-test.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--port", str(port)],
@@ -125,9 +127,41 @@ def api_url(e2e_settings: Settings, neo4j_uri: str, loaded) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def api_key(api_url: str) -> str:
-    """The API key the end-to-end tests send (full access). Empty while the API has no auth."""
-    return os.environ.get("KCRM_TEST_API_KEY", "")
+def security_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test server's key and audit database: fresh each session, so keys never pile up."""
+    return tmp_path_factory.mktemp("security") / "security.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def api_key(api_url: str, e2e_settings: Settings, security_db: Path) -> str:
+    """The API key the end-to-end tests send: admin, all groups, made by `kcrm keys create` itself."""
+    if os.environ.get("KCRM_TEST_API_KEY"):
+        return os.environ["KCRM_TEST_API_KEY"]
+    env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), KCRM_AUTH_DB=str(security_db))
+    result = subprocess.run([sys.executable, "-m", "kcrm.cli", "keys", "create", "--name", "e2e-admin",
+                             "--role", "admin", "--all-groups", "--json"],
+                            env=env, capture_output=True, text=True, timeout=120, check=True)
+    return json.loads(result.stdout)["key"]
+
+
+@pytest.fixture(scope="session")
+def make_key(api_url: str, security_db: Path) -> Callable[..., str]:
+    """Mint a real key for the test server: `make_key(roles=("agent",), groups=("hr",)) -> key`.
+
+    Same store and code as `kcrm keys create`; `all_groups=True` gives a key that sees everything.
+    """
+    from kcrm.keys import KeyStore
+
+    store = KeyStore(security_db)
+    counter = iter(range(1_000_000))
+
+    def make(roles: Iterable[str] = ("agent",), groups: Iterable[str] = (), name: str | None = None,
+             all_groups: bool = False) -> str:
+        plain, _ = store.create(name or f"e2e-{next(counter)}", list(roles), list(groups), all_groups=all_groups,
+                                created_by="pytest")
+        return plain
+
+    return make
 
 
 @pytest.fixture(scope="session")

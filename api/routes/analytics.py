@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from kcrm.api.deps import get_state
+from kcrm.access import Principal
+from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.analytics import CollaborationAnalytics
 from pydantic import BaseModel, Field
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"],
+                   dependencies=[Depends(require_roles("analyst"))])
 ERRORS = {422: {"model": Problem}, 503: {"model": Problem}}
 
 
@@ -51,10 +54,11 @@ class CommunitiesResponse(BaseModel):
             summary="Employees by centrality in the collaboration graph, with their community")
 def central_experts(
     state: Annotated[ServiceState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(get_principal)],
     k: Annotated[int, Query(ge=1, le=1000, description="How many employees.")] = 50,
     team: Annotated[str | None, Query(max_length=200, description="Only this team.")] = None,
 ) -> AnalyticsExpertsResponse:
-    analytics = CollaborationAnalytics(state.graph)
+    analytics = CollaborationAnalytics(state.graph, groups=principal.visible_groups())
     result = analytics.result()
     people = analytics.employees()
     out = []
@@ -72,9 +76,10 @@ def central_experts(
             summary="Communities of practice with their members and dominant topics")
 def communities(
     state: Annotated[ServiceState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(get_principal)],
     min_size: Annotated[int, Query(ge=1, le=1000, description="Leave out smaller communities.")] = 1,
 ) -> CommunitiesResponse:
-    result = CollaborationAnalytics(state.graph).result()
+    result = CollaborationAnalytics(state.graph, groups=principal.visible_groups()).result()
     return CommunitiesResponse(watermark=result.watermark, communities=[
         CommunityOut(id=c.id, size=len(c.members), members=c.members,
                      topics=[TopicShareOut(topic=t, share=s) for t, s in c.topics])

@@ -8,14 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from kcrm.api.deps import get_state
+from kcrm.access import Principal
+from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.routes.customers import Customer360Response
 from kcrm.api.routes.experts import ExpertOut, expert_out
 from kcrm.api.state import ServiceState
 from kcrm.kg.case_assist import CaseAssistant
 
-router = APIRouter(prefix="/v1", tags=["cases"])
+router = APIRouter(prefix="/v1", tags=["cases"],
+                   dependencies=[Depends(require_roles("agent", "expert", "app"))])
 
 
 class AssistRequest(BaseModel):
@@ -60,8 +63,9 @@ class AssistResponse(BaseModel):
     "/cases/assist", response_model=AssistResponse, summary="Similar cases, rules, experts and context for a new case",
     responses={400: {"model": Problem}, 404: {"model": Problem}, 422: {"model": Problem}, 503: {"model": Problem}},
 )
-def assist(state: Annotated[ServiceState, Depends(get_state)], body: AssistRequest) -> AssistResponse:
-    result = CaseAssistant(state.graph, state.require_search()).assist(
+def assist(state: Annotated[ServiceState, Depends(get_state)],
+           principal: Annotated[Principal, Depends(get_principal)], body: AssistRequest) -> AssistResponse:
+    result = CaseAssistant(state.graph, state.require_search(), groups=principal.visible_groups()).assist(
         body.text, customer_uid=body.customer_uid, n_cases=body.cases, n_experts=body.experts)
     return AssistResponse(
         similar_cases=[SimilarCaseOut(**dataclasses.asdict(c)) for c in result.similar_cases], rules=result.rules,

@@ -8,12 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from kcrm.api.deps import get_state
+from kcrm.access import Principal
+from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.customer360 import customer_360
 
-router = APIRouter(prefix="/v1", tags=["customers"])
+router = APIRouter(prefix="/v1", tags=["customers"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
 
 class Customer360Response(BaseModel):
@@ -45,7 +48,9 @@ class Customer360Response(BaseModel):
 )
 def customer_view(
     state: Annotated[ServiceState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(get_principal)],
     uid: Annotated[str, Path(min_length=1, max_length=200, examples=["CUS-0176"])],
     cases: Annotated[int, Query(ge=1, le=100, description="At most this many open and closed cases each.")] = 10,
 ) -> Customer360Response:
-    return Customer360Response(**dataclasses.asdict(customer_360(state.graph, uid, cases=cases)))
+    view = customer_360(state.graph, uid, cases=cases, groups=principal.visible_groups())
+    return Customer360Response(**dataclasses.asdict(view))

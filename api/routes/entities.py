@@ -8,12 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from kcrm.api.deps import get_state
+from kcrm.access import Principal
+from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.explore import MAX_HOPS, MAX_PATHS, Direction, entity, paths
 
-router = APIRouter(prefix="/v1", tags=["graph"])
+router = APIRouter(prefix="/v1", tags=["graph"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 _ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": Problem}, 404: {"model": Problem},
                                             422: {"model": Problem}, 503: {"model": Problem}}
 
@@ -56,6 +59,7 @@ class PathsResponse(BaseModel):
             summary="An entity with its neighbours grouped by relationship type and direction")
 def get_entity(
     state: Annotated[ServiceState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(get_principal)],
     uid: Annotated[str, Path(min_length=1, max_length=200, examples=["EMP-001"])],
     type: Annotated[str | None, Query(max_length=64, description="Only this relationship type (from the ontology).",
                                       examples=["HAS_SKILL"])] = None,
@@ -63,7 +67,8 @@ def get_entity(
     limit: Annotated[int, Query(ge=1, le=200, description="Neighbours per group on this page.")] = 20,
     offset: Annotated[int, Query(ge=0, description="Skip this many neighbours in each group.")] = 0,
 ) -> EntityResponse:
-    view = entity(state.graph, uid, rel_type=type, direction=direction, limit=limit, offset=offset)
+    view = entity(state.graph, uid, rel_type=type, direction=direction, limit=limit, offset=offset,
+                  groups=principal.visible_groups())
     return EntityResponse(**dataclasses.asdict(view))
 
 
@@ -71,11 +76,12 @@ def get_entity(
             summary="Shortest paths that explain how two entities are connected")
 def get_paths(
     state: Annotated[ServiceState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(get_principal)],
     source: Annotated[str, Query(alias="from", min_length=1, max_length=200, examples=["EMP-001"])],
     target: Annotated[str, Query(alias="to", min_length=1, max_length=200, examples=["CUS-0176"])],
     max_hops: Annotated[int, Query(ge=1, le=MAX_HOPS, description="Longest path considered.")] = 3,
     limit: Annotated[int, Query(ge=1, le=MAX_PATHS, description="At most this many paths.")] = 5,
 ) -> PathsResponse:
-    found = paths(state.graph, source, target, max_hops=max_hops, limit=limit)
+    found = paths(state.graph, source, target, max_hops=max_hops, limit=limit, groups=principal.visible_groups())
     return PathsResponse(source=source, target=target, max_hops=max_hops, count=len(found),
                          paths=[PathOut(length=p.length, nodes=p.nodes, relationships=p.relationships) for p in found])

@@ -7,12 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from kcrm.api.deps import get_state
+from kcrm.access import Principal
+from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.experts import ExpertFinder, ExpertQuery, ExpertResult, RankedExpert
 
-router = APIRouter(prefix="/v1", tags=["experts"])
+router = APIRouter(prefix="/v1", tags=["experts"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
 
 class EvidenceOut(BaseModel):
@@ -67,6 +70,7 @@ def experts_response(result: ExpertResult) -> ExpertsResponse:
 )
 def experts(
     state: Annotated[ServiceState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(get_principal)],
     q: Annotated[str | None, Query(max_length=1000, description="Free text, English or Chinese.",
                                    examples=["refund"])] = None,
     topic: Annotated[str | None, Query(max_length=200, description="A Topic uid.", examples=["topic-refund"])] = None,
@@ -80,4 +84,4 @@ def experts(
     query = ExpertQuery(q=q, topic=topic, product=product, customer=customer, team=team, language=language, k=k,
                         max_open_cases=max_open_cases)
     searcher = state.require_search() if q else state.search
-    return experts_response(ExpertFinder(state.graph, searcher).find(query))
+    return experts_response(ExpertFinder(state.graph, searcher, groups=principal.visible_groups()).find(query))

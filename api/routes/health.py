@@ -35,6 +35,17 @@ class Readiness(BaseModel):
     checks: dict[str, Check]
 
 
+def _auth_check(state: ServiceState) -> Check:
+    """The key and audit store must be readable, or every authenticated request would fail."""
+    from kcrm.keys import KeyStore
+
+    try:
+        count = len(KeyStore(state.settings.security_db).list(include_revoked=False))
+    except Exception as exc:  # any failure to read the store means not ready; say what it was
+        return Check(ok=False, detail=f"security database {state.settings.security_db}: {exc}")
+    return Check(ok=True, detail=f"{count} active API keys")
+
+
 @router.get("/healthz", response_model=Health, summary="The process is alive")
 def healthz() -> Health:
     return Health(status="ok", version=__version__)
@@ -54,6 +65,7 @@ def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
             detail=f"{search.item_count} items, {search.chunk_count} chunks" if search else (state.index_error or "not loaded"),
         ),
     }
+    checks["auth"] = _auth_check(state)
     if graph_ok and search is not None:
         try:
             freshness = index_freshness(state.settings, state.graph)
@@ -66,4 +78,4 @@ def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
     ready = all(check.ok for check in checks.values())
     body = Readiness(status="ready" if ready else "not ready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503,
-                        headers=None if ready else {"Retry-After": "5"})
+                        headers=None if ready else {"Retry-After": str(state.settings.api_retry_after_s)})

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
+from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
@@ -16,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from kcrm.errors import IngestError
 
-router = APIRouter(prefix="/v1", tags=["ingest"])
+router = APIRouter(prefix="/v1", tags=["ingest"],
+                   dependencies=[Depends(require_roles("app"))])
 
 
 class IngestAccepted(BaseModel):
@@ -46,9 +48,15 @@ class IngestStatus(BaseModel):
 
 def get_jobs(request: Request, state: Annotated[ServiceState, Depends(get_state)]) -> IngestJobs:
     """The service's job runner, created on first use."""
-    jobs = getattr(request.app.state, "ingest_jobs", None)
+    return start_jobs(request.app.state, state)
+
+
+def start_jobs(app_state: Any, state: ServiceState) -> IngestJobs:
+    """The job runner (created once), which queues again the jobs a killed server left unfinished."""
+    jobs = getattr(app_state, "ingest_jobs", None)
     if jobs is None:
-        jobs = request.app.state.ingest_jobs = IngestJobs(state.settings, state.graph)
+        jobs = app_state.ingest_jobs = IngestJobs(state.settings, state.graph)
+        jobs.resume_unfinished()
     return jobs
 
 
@@ -57,6 +65,7 @@ def get_jobs(request: Request, state: Annotated[ServiceState, Depends(get_state)
     responses={413: {"model": Problem}, 422: {"model": Problem}},
 )
 def start_ingest(
+    request: Request,
     jobs: Annotated[IngestJobs, Depends(get_jobs)],
     files: Annotated[list[UploadFile], File(description="The files to ingest (any registered format).")],
     format: Annotated[str | None, Form(description="Reader to use for every file (default: by extension).")] = None,
@@ -88,6 +97,8 @@ def start_ingest(
         jobs.fail(job, str(exc))
         raise
     jobs.submit(job, upload_dir, format, mapping_ref, source, dry_run)
+    request.state.audit = {"files": names, "mapping": mapping or (mapping_file and mapping_file.filename),
+                           "source": source, "dry_run": dry_run}
     url = f"/v1/ingest/{job.job_id}"
     body = IngestAccepted(job_id=job.job_id, status_url=url, files=names)
     return JSONResponse(body.model_dump(), status_code=202, headers={"Location": url})

@@ -7,13 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from kcrm.api.deps import get_state
+from kcrm.access import Principal
+from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.mining.insights import read_insights
 from kcrm.ontology.model import load_ontology
 
-router = APIRouter(prefix="/v1", tags=["customers"])
+router = APIRouter(prefix="/v1", tags=["customers"],
+                   dependencies=[Depends(require_roles("analyst"))])
 
 
 class ValueInsight(BaseModel):
@@ -97,10 +100,11 @@ def _deviation(props: dict[str, Any]) -> DeviationInsight | None:
 )
 def customer_insights(
     state: Annotated[ServiceState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(get_principal)],
     uid: Annotated[str, Path(min_length=1, max_length=200, examples=["CUS-0176"])],
 ) -> InsightsResponse:
     """Value tier and RFM, churn risk and deviations with reasons, cross-sell recommendations, mined segments."""
-    found = read_insights(state.graph, load_ontology(), uid)
+    found = read_insights(state.graph, load_ontology(), uid, groups=principal.visible_groups())
     return InsightsResponse(
         uid=found.uid, name=found.name, source=found.computed_by, computedAt=found.computed_at,
         value=_value(found.properties), churn=_churn(found.properties), deviation=_deviation(found.properties),

@@ -13,13 +13,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from kcrm.api.deps import get_state
+from kcrm.access import Principal
+from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.search.entities import find_entities
 from kcrm.search.filters import make_filter
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
 ItemType = Literal["SupportCase", "Document", "Policy", "IndustryRule"]
 SearchMode = Literal["hybrid", "lexical", "dense"]
@@ -88,6 +91,7 @@ def _values(description: str) -> Any:
 )
 def search(
     state: Annotated[ServiceState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(get_principal)],
     q: Annotated[str, Query(min_length=1, max_length=1000, description="The query, English or Chinese.",
                             examples=["refund policy", "退款"])],
     k: Annotated[int, Query(ge=1, le=100, description="How many hits to return.")] = 10,
@@ -115,11 +119,12 @@ def search(
     started = time.perf_counter()
     filters = make_filter({"status": status, "priority": priority, "language": language, "product": product,
                            "customer": customer, "topic": topic, "category": category}, date_from=date_from, date_to=date_to)
+    groups = principal.visible_groups()
     page = state.require_search().page(q, k=k, types=set(type) if type else None, mode=mode, filters=filters,
-                                       facets=facets, expand=expand)
+                                       facets=facets, expand=expand, groups=groups)
     group = None
     if entities:
-        found = find_entities(state.graph, page.text, limit=k)
+        found = find_entities(state.graph, page.text, limit=k, groups=groups)
         group = EntityGroup(counts=found.counts, hits=[
             EntityHitOut(uid=h.uid, type=h.type, name=h.name, name_zh=h.name_zh, score=h.score) for h in found.hits])
     took = (time.perf_counter() - started) * 1000

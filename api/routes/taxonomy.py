@@ -13,13 +13,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from kcrm.api.deps import get_state
+from kcrm.access import Principal
+from kcrm.api.deps import get_principal, get_state
+from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.search.filters import make_filter
 from kcrm.search.taxonomy_browse import browse
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"],
+                   dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
 Scheme = Literal["topics", "product-categories"]
 ItemType = Literal["SupportCase", "Document", "Policy", "IndustryRule"]
@@ -53,6 +56,7 @@ class TaxonomyResponse(BaseModel):
 )
 def taxonomy(
     state: Annotated[ServiceState, Depends(get_state)],
+    principal: Annotated[Principal, Depends(get_principal)],
     scheme: Annotated[Scheme, Query(description="topics or product-categories.")] = "topics",
     q: Annotated[str, Query(max_length=1000, description="Optional query (filters allowed inside, as in /v1/search).",
                             examples=["退款"])] = "",
@@ -73,7 +77,8 @@ def taxonomy(
     filters = make_filter({"type": type, "status": status, "priority": priority, "language": language,
                            "product": product, "customer": customer, "topic": topic, "category": category},
                           date_from=date_from, date_to=date_to)
-    result = browse(state.require_search(), scheme, q, filters, mode=mode, expand=expand)
+    result = browse(state.require_search(), scheme, q, filters, mode=mode, expand=expand,
+                    groups=principal.visible_groups())
     return TaxonomyResponse(
         scheme=scheme, query=q, total=result.total, unclassified=result.unclassified,
         took_ms=round((time.perf_counter() - started) * 1000, 2), filters=result.filters.as_dict(),

@@ -25,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from kcrm.ingest.sample.access import assign_access_groups
 from kcrm.ingest.sample.cases import CaseContext, build_cases, region_matches
 from kcrm.ingest.sample.catalog import CHANNELS, PRODUCTS, SEGMENTS, TOPICS, ProductRow
 from kcrm.ingest.sample.common import SCENARIO_KINDS, TEXT_KEYS, Record, iso, record, rel_from, rel_to
@@ -206,7 +207,7 @@ def build_sample(seed: int = 42) -> dict[str, list[Record]]:
     doc_ctx = DocContext(catalogue, employees, owners, {k: v for k, v in concepts.items() if v.kind == "Topic"},
                          TEXTS, _case_examples(cases))
     regulation_records = _regulation_records(uid_of_model)
-    return {
+    data = {
         "Segment": [record("Segment", s.uid, {"name": s.name, "description": s.description}) for s in SEGMENTS],
         "Channel": [record("Channel", uid, {"name": name}) for uid, name, _, _ in CHANNELS],
         "Product": product_records,
@@ -218,6 +219,8 @@ def build_sample(seed: int = 42) -> dict[str, list[Record]]:
         "SupportCase": cases,
         "Document": build_documents(_stream(seed, "documents"), doc_ctx),
     }
+    assign_access_groups(data)
+    return data
 
 
 def _write_jsonl(path: Path, records: list[Record]) -> None:

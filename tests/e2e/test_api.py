@@ -11,22 +11,22 @@ REFUND_WORDS_ZH = ("退款", "退货", "退钱", "返款")
 REFUND_WORDS_EN = ("refund", "money back", "reimburse")
 
 
-def _hits(api_url: str, q: str, **params) -> list[dict]:
-    response = httpx.get(f"{api_url}/v1/search", params={"q": q, **params}, timeout=30)
+def _hits(api: httpx.Client, q: str, **params) -> list[dict]:
+    response = api.get("/v1/search", params={"q": q, **params}, timeout=30)
     assert response.status_code == 200, response.text
     return response.json()["hits"]
 
 
-def test_healthz_and_readyz(api_url: str) -> None:
-    assert httpx.get(f"{api_url}/healthz").json()["status"] == "ok"
-    ready = httpx.get(f"{api_url}/readyz", timeout=10)
+def test_healthz_and_readyz(api: httpx.Client) -> None:
+    assert api.get("/healthz").json()["status"] == "ok"
+    ready = api.get("/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
     body = ready.json()
     assert body["status"] == "ready" and body["checks"]["neo4j"]["ok"] and body["checks"]["index"]["ok"]
 
 
-def test_chinese_refund_query_returns_refund_cases_first(api_url: str) -> None:
-    hits = _hits(api_url, "退款")
+def test_chinese_refund_query_returns_refund_cases_first(api: httpx.Client) -> None:
+    hits = _hits(api, "退款")
     top = hits[:5]
     assert all(h["type"] in {"SupportCase", "Document", "Policy", "IndustryRule"} for h in hits)
     relevant = [h for h in top if any(w in (h["title"] + h["snippet"]) for w in REFUND_WORDS_ZH + REFUND_WORDS_EN)]
@@ -34,14 +34,14 @@ def test_chinese_refund_query_returns_refund_cases_first(api_url: str) -> None:
     assert top[0]["score"] >= top[-1]["score"]
 
 
-def test_english_refund_policy_query_returns_refund_material_first(api_url: str) -> None:
-    top = _hits(api_url, "refund policy")[:5]
+def test_english_refund_policy_query_returns_refund_material_first(api: httpx.Client) -> None:
+    top = _hits(api, "refund policy")[:5]
     relevant = [h for h in top if any(w in (h["title"] + h["snippet"]).lower() for w in REFUND_WORDS_EN + REFUND_WORDS_ZH)]
     assert len(relevant) >= 4, [h["title"] for h in top]
 
 
-def test_type_filter_and_hit_fields(api_url: str) -> None:
-    hits = _hits(api_url, "printer driver fails after update", type="SupportCase", k=5)
+def test_type_filter_and_hit_fields(api: httpx.Client) -> None:
+    hits = _hits(api, "printer driver fails after update", type="SupportCase", k=5)
     assert len(hits) == 5 and {h["type"] for h in hits} == {"SupportCase"}
     first = hits[0]
     assert first["uid"].startswith("CASE-") and first["title"] and first["snippet"]
@@ -53,21 +53,21 @@ def test_type_filter_and_hit_fields(api_url: str) -> None:
     ({}, 422), ({"q": ""}, 422), ({"q": "x" * 1001}, 422), ({"q": "ok", "k": 0}, 422),
     ({"q": "ok", "type": "Spaceship"}, 422),
 ])
-def test_bad_requests_get_problem_details(api_url: str, params: dict, status: int) -> None:
-    response = httpx.get(f"{api_url}/v1/search", params=params)
+def test_bad_requests_get_problem_details(api: httpx.Client, params: dict, status: int) -> None:
+    response = api.get("/v1/search", params=params)
     assert response.status_code == status
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
     assert body["status"] == status and body["title"] and body["detail"] and body["instance"] == "/v1/search"
 
 
-def test_unknown_path_is_a_problem_too(api_url: str) -> None:
-    response = httpx.get(f"{api_url}/v1/nothing-here")
+def test_unknown_path_is_a_problem_too(api: httpx.Client) -> None:
+    response = api.get("/v1/nothing-here")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_openapi_and_docs_are_served(api_url: str) -> None:
-    spec = httpx.get(f"{api_url}/openapi.json").json()
+def test_openapi_and_docs_are_served(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
     assert "/v1/search" in spec["paths"] and "/readyz" in spec["paths"]
-    assert httpx.get(f"{api_url}/docs").status_code == 200
+    assert api.get("/docs").status_code == 200

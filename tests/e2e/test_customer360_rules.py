@@ -21,14 +21,14 @@ ORDER BY size(foreign) DESC, uid LIMIT 1
 """
 
 
-def test_uk_customer_360_leaves_out_rules_of_other_jurisdictions_and_languages(api_url: str, graph) -> None:
+def test_uk_customer_360_leaves_out_rules_of_other_jurisdictions_and_languages(api: httpx.Client, graph) -> None:
     rows = graph.read(REACHABLE, country="United Kingdom")
     if not rows or not rows[0]["foreign"]:
         pytest.skip("the loaded data has no UK customer reaching a foreign-language policy")
     row = rows[0]
     foreign_local = graph.read("MATCH (r:Policy) WHERE r.uid IN $uids AND r.language <> 'en' RETURN r.uid AS uid",
                                uids=row["foreign"])
-    response = httpx.get(f"{api_url}/v1/customers/{row['uid']}/360", timeout=60)
+    response = api.get(f"/v1/customers/{row['uid']}/360", timeout=60)
     assert response.status_code == 200, response.text
     listed = {r["uid"] for r in response.json()["rules"]}
     assert foreign_local and not listed & {r["uid"] for r in foreign_local}, "a non-English local policy leaked"

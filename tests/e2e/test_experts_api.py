@@ -8,8 +8,8 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def _get(api_url: str, path: str, **params) -> httpx.Response:
-    return httpx.get(f"{api_url}{path}", params=params, timeout=60)
+def _get(api: httpx.Client, path: str, **params) -> httpx.Response:
+    return api.get(f"{path}", params=params, timeout=60)
 
 
 def _skill_level(graph, employee: str, topic: str) -> int:
@@ -19,8 +19,8 @@ def _skill_level(graph, employee: str, topic: str) -> int:
 
 
 @pytest.mark.parametrize("q", ["refund", "退款"])
-def test_refund_experts_have_the_refund_skill_and_evidence(api_url: str, graph, q: str) -> None:
-    response = _get(api_url, "/v1/experts", q=q, k=5)
+def test_refund_experts_have_the_refund_skill_and_evidence(api: httpx.Client, graph, q: str) -> None:
+    response = _get(api, "/v1/experts", q=q, k=5)
     assert response.status_code == 200, response.text
     body = response.json()
     top = body["experts"][0]
@@ -37,8 +37,8 @@ def test_refund_experts_have_the_refund_skill_and_evidence(api_url: str, graph, 
     assert scores == sorted(scores, reverse=True)
 
 
-def test_expert_filters_by_team_and_language(api_url: str, graph) -> None:
-    body = _get(api_url, "/v1/experts", q="refund", team="Billing", language="zh").json()
+def test_expert_filters_by_team_and_language(api: httpx.Client, graph) -> None:
+    body = _get(api, "/v1/experts", q="refund", team="Billing", language="zh").json()
     assert body["experts"]
     uids = [e["uid"] for e in body["experts"]]
     rows = graph.read("MATCH (e:Employee) WHERE e.uid IN $uids RETURN e.team AS team, e.languages AS languages",
@@ -46,26 +46,26 @@ def test_expert_filters_by_team_and_language(api_url: str, graph) -> None:
     assert all(r["team"] == "Billing" and "zh" in r["languages"] for r in rows) and len(rows) == len(uids)
 
 
-def test_experts_for_a_topic_without_text(api_url: str, graph) -> None:
-    body = _get(api_url, "/v1/experts", topic="topic-vpn", k=3).json()
+def test_experts_for_a_topic_without_text(api: httpx.Client, graph) -> None:
+    body = _get(api, "/v1/experts", topic="topic-vpn", k=3).json()
     assert _skill_level(graph, body["experts"][0]["uid"], "topic-vpn") == 5
 
 
-def test_expert_problems(api_url: str) -> None:
-    missing = _get(api_url, "/v1/experts")
+def test_expert_problems(api: httpx.Client) -> None:
+    missing = _get(api, "/v1/experts")
     assert missing.status_code == 400 and missing.headers["content-type"].startswith("application/problem+json")
-    unknown = _get(api_url, "/v1/experts", topic="topic-no-such-thing")
+    unknown = _get(api, "/v1/experts", topic="topic-no-such-thing")
     assert unknown.status_code == 404 and "topic-no-such-thing" in unknown.json()["detail"]
-    assert _get(api_url, "/v1/experts", q="refund", k=0).status_code == 422
+    assert _get(api, "/v1/experts", q="refund", k=0).status_code == 422
 
 
-def test_case_assist_finds_cases_rules_experts_entities_and_customer(api_url: str, graph) -> None:
+def test_case_assist_finds_cases_rules_experts_entities_and_customer(api: httpx.Client, graph) -> None:
     customer = graph.read("MATCH (c:Customer)-[:RAISED]->(k:SupportCase) WHERE c.language = 'en' "
                           "RETURN c.uid AS uid, c.name AS name, count(k) AS n ORDER BY n DESC, uid LIMIT 1")[0]
     product = graph.read("MATCH (p:Product) WHERE p.sku IS NOT NULL RETURN p.uid AS uid, p.sku AS sku "
                          "ORDER BY p.uid LIMIT 1")[0]
     text = f"We are {customer['name']}. Our {product['sku']} was returned weeks ago and the refund never arrived."
-    response = httpx.post(f"{api_url}/v1/cases/assist", json={"text": text, "customer_uid": customer["uid"]},
+    response = api.post("/v1/cases/assist", json={"text": text, "customer_uid": customer["uid"]},
                           timeout=60)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -80,9 +80,9 @@ def test_case_assist_finds_cases_rules_experts_entities_and_customer(api_url: st
     assert body["experts"] and body["customer"]["uid"] == customer["uid"]
 
 
-def test_case_assist_problems(api_url: str) -> None:
-    assert httpx.post(f"{api_url}/v1/cases/assist", json={"text": ""}, timeout=30).status_code == 422
-    unknown = httpx.post(f"{api_url}/v1/cases/assist", json={"text": "refund", "customer_uid": "CUS-NOPE"}, timeout=30)
+def test_case_assist_problems(api: httpx.Client) -> None:
+    assert api.post("/v1/cases/assist", json={"text": ""}, timeout=30).status_code == 422
+    unknown = api.post("/v1/cases/assist", json={"text": "refund", "customer_uid": "CUS-NOPE"}, timeout=30)
     assert unknown.status_code == 404 and unknown.json()["title"] == "Entity not found"
 
 

@@ -14,10 +14,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 CLEANUP = "MATCH (n) WHERE n.uid STARTS WITH 'ING-' OR n.source STARTS WITH 'ingtest-' CALL (n) { DETACH DELETE n }"
 
 
-def wait_for(api_url: str, job_id: str, timeout: float = 120) -> dict:
+def wait_for(api: httpx.Client, job_id: str, timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        body = httpx.get(f"{api_url}/v1/ingest/{job_id}", timeout=10).json()
+        body = api.get(f"/v1/ingest/{job_id}", timeout=10).json()
         if body["status"] in ("succeeded", "failed"):
             return body
         time.sleep(0.2)
@@ -31,7 +31,7 @@ def clean(graph):
     graph.write(CLEANUP)
 
 
-def test_upload_with_a_mapping_runs_as_a_job_and_reports_rejections(api_url: str, clean) -> None:
+def test_upload_with_a_mapping_runs_as_a_job_and_reports_rejections(api: httpx.Client, clean) -> None:
     bad = ("id,name,city,country,email,phone,since,language\n"
            "Z1,Zeta GmbH,Bonn,Germany,z@zeta.example,,2021-01-01,en\n"
            "Z2,Eta GmbH,Bonn,Germany,z@zeta.example,,2021-13-01,en\n")
@@ -39,12 +39,12 @@ def test_upload_with_a_mapping_runs_as_a_job_and_reports_rejections(api_url: str
              ("files", ("customers_gbk.csv", (FIXTURES / "acme" / "customers_gbk.csv").read_bytes(), "text/csv")),
              ("files", ("customers_more.csv", bad.encode(), "text/csv")),
              ("mapping_file", ("acme.yaml", (FIXTURES / "acme.yaml").read_bytes(), "application/yaml"))]
-    response = httpx.post(f"{api_url}/v1/ingest", files=files, data={"source": "ingtest-api"}, timeout=30)
+    response = api.post("/v1/ingest", files=files, data={"source": "ingtest-api"}, timeout=30)
     assert response.status_code == 202, response.text
     accepted = response.json()
     assert response.headers["location"] == accepted["status_url"] == f"/v1/ingest/{accepted['job_id']}"
     assert sorted(accepted["files"]) == ["customers.csv", "customers_gbk.csv", "customers_more.csv"]
-    job = wait_for(api_url, accepted["job_id"])
+    job = wait_for(api, accepted["job_id"])
     assert job["status"] == "succeeded", job
     assert job["summary"]["accepted"]["records"] == 6 and job["summary"]["rejected"]["records"] == 1
     assert job["rejected"] == [{"source": "customers_more.csv", "record": 2, "locator": "line 3", "uid": "ING-Z2",
@@ -54,20 +54,20 @@ def test_upload_with_a_mapping_runs_as_a_job_and_reports_rejections(api_url: str
     assert [r["uid"] for r in rows] == ["ING-C1", "ING-C2", "ING-C3", "ING-C5", "ING-C6", "ING-Z1"]
 
 
-def test_documents_need_no_mapping(api_url: str, clean) -> None:
+def test_documents_need_no_mapping(api: httpx.Client, clean) -> None:
     files = [("files", (name, (FIXTURES / "docs" / name).read_bytes())) for name in ("datasheet.pdf", "faq.md")]
-    response = httpx.post(f"{api_url}/v1/ingest", files=files, data={"source": "ingtest-api-docs"}, timeout=30)
+    response = api.post("/v1/ingest", files=files, data={"source": "ingtest-api-docs"}, timeout=30)
     assert response.status_code == 202, response.text
-    job = wait_for(api_url, response.json()["job_id"])
+    job = wait_for(api, response.json()["job_id"])
     assert job["status"] == "succeeded" and job["summary"]["accepted"]["records"] == 2, job
     titles = clean.read("MATCH (d:Document {source: 'ingtest-api-docs'}) RETURN d.title AS t ORDER BY t")
     assert [t["t"] for t in titles] == ["Cloud storage FAQ", "L2 datasheet"]
 
 
-def test_a_bad_mapping_is_refused_at_once_with_its_line(api_url: str) -> None:
+def test_a_bad_mapping_is_refused_at_once_with_its_line(api: httpx.Client) -> None:
     mapping = (FIXTURES / "acme.yaml").read_text(encoding="utf-8").replace("class: Customer", "class: Klient", 1)
     files = [("files", ("c.csv", b"id,name\nX,Y\n")), ("mapping_file", ("acme.yaml", mapping.encode()))]
-    response = httpx.post(f"{api_url}/v1/ingest", files=files, timeout=30)
+    response = api.post("/v1/ingest", files=files, timeout=30)
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "acme.yaml line 8" in response.json()["detail"] and "unknown class 'Klient'" in response.json()["detail"]
@@ -78,17 +78,17 @@ def test_a_bad_mapping_is_refused_at_once_with_its_line(api_url: str) -> None:
     ({"mapping": "nope"}, [("files", ("c.csv", b"a\n1\n"))], "no mapping file 'nope'"),
     ({}, [("files", (".env", b"SECRET=1\n"))], "refused upload name"),
 ])
-def test_bad_requests_are_problems(api_url: str, data: dict, files: list, message: str) -> None:
-    response = httpx.post(f"{api_url}/v1/ingest", data=data, files=files, timeout=30)
+def test_bad_requests_are_problems(api: httpx.Client, data: dict, files: list, message: str) -> None:
+    response = api.post("/v1/ingest", data=data, files=files, timeout=30)
     assert response.status_code == 422 and message in response.json()["detail"], response.text
 
 
-def test_unknown_job_is_a_404_problem(api_url: str) -> None:
-    response = httpx.get(f"{api_url}/v1/ingest/20000101T000000000000Z")
+def test_unknown_job_is_a_404_problem(api: httpx.Client) -> None:
+    response = api.get("/v1/ingest/20000101T000000000000Z")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_openapi_documents_the_ingest_endpoints(api_url: str) -> None:
-    paths = httpx.get(f"{api_url}/openapi.json").json()["paths"]
+def test_openapi_documents_the_ingest_endpoints(api: httpx.Client) -> None:
+    paths = api.get("/openapi.json").json()["paths"]
     assert "post" in paths["/v1/ingest"] and "get" in paths["/v1/ingest/{job_id}"]

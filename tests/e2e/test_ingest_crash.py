@@ -141,7 +141,7 @@ def test_killed_ingest_leaves_whole_batches_and_resumes_to_a_clean_runs_graph(cl
     assert partial_rels == {r for r in clean_rels if r[0] in present and r[2] in present}
 
 
-def test_an_ingest_that_changes_searchable_nodes_marks_the_index_stale(graph, loaded, e2e_settings, neo4j_uri, api_url,
+def test_an_ingest_that_changes_searchable_nodes_marks_the_index_stale(graph, loaded, e2e_settings, neo4j_uri, api,
                                                                        tmp_path) -> None:
     source = tmp_path / "src"
     source.mkdir()
@@ -151,10 +151,10 @@ def test_an_ingest_that_changes_searchable_nodes_marks_the_index_stale(graph, lo
     env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), NEO4J_URI=neo4j_uri,
                NEO4J_PASSWORD=e2e_settings.neo4j_password, KCRM_LOG_LEVEL="WARNING")
     try:
-        before = httpx.get(f"{api_url}/readyz", timeout=10).json()["checks"]["index"]
+        before = api.get("/readyz", timeout=10).json()["checks"]["index"]
         result = workflows.ingest(e2e_settings, graph, source, source=SOURCE)
         assert result.ok and result.index_stale is True
-        ready = httpx.get(f"{api_url}/readyz", timeout=10)
+        ready = api.get("/readyz", timeout=10)
         assert ready.status_code == 200
         index = ready.json()["checks"]["index"]
         assert index["ok"] and index["stale"] is True and "kcrm reindex" in index["detail"]

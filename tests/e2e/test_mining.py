@@ -127,9 +127,9 @@ def test_kcrm_mine_again_is_idempotent_and_removes_stale_facts(mined: MiningResu
     assert len(stamps) == 1
 
 
-def test_insights_over_http(mined: MiningResult, api_url: str, graph) -> None:
+def test_insights_over_http(mined: MiningResult, api: httpx.Client, graph) -> None:
     uid = max(mined.recommendations, key=lambda c: mined.values[c].monetary)
-    response = httpx.get(f"{api_url}/v1/customers/{uid}/insights", timeout=30)
+    response = api.get(f"/v1/customers/{uid}/insights", timeout=30)
     assert response.status_code == 200, response.text
     body = response.json()
     node = graph.read("MATCH (c:Customer {uid: $uid}) RETURN c {.*} AS c", uid=uid)[0]["c"]
@@ -144,23 +144,23 @@ def test_insights_over_http(mined: MiningResult, api_url: str, graph) -> None:
     assert body["deviation"]["flagged"] == node["deviationFlagged"]
 
 
-def test_insights_for_an_unknown_customer_is_a_problem(mined: MiningResult, api_url: str) -> None:
-    response = httpx.get(f"{api_url}/v1/customers/CUS-NOPE/insights", timeout=30)
+def test_insights_for_an_unknown_customer_is_a_problem(mined: MiningResult, api: httpx.Client) -> None:
+    response = api.get("/v1/customers/CUS-NOPE/insights", timeout=30)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
     assert "CUS-NOPE" in body["detail"] and body["instance"] == "/v1/customers/CUS-NOPE/insights"
-    spec = httpx.get(f"{api_url}/openapi.json", timeout=30).json()
+    spec = api.get("/openapi.json", timeout=30).json()
     assert "/v1/customers/{uid}/insights" in spec["paths"]
 
 
-def test_the_360_keeps_the_declared_segment_and_shows_the_mined_one(mined: MiningResult, api_url: str,
+def test_the_360_keeps_the_declared_segment_and_shows_the_mined_one(mined: MiningResult, api: httpx.Client,
                                                                      graph) -> None:
     row = graph.read(
         "MATCH (c:Customer)-[m:IN_SEGMENT {source: $source}]->(s:Segment) WITH c, s ORDER BY c.uid LIMIT 1 "
         "MATCH (c)-[d:IN_SEGMENT]->(declared:Segment) WHERE d.source <> $source "
         "RETURN c.uid AS uid, s.uid AS mined, declared.uid AS declared, c.valueTier AS tier", source=SOURCE)[0]
-    response = httpx.get(f"{api_url}/v1/customers/{row['uid']}/360", timeout=30)
+    response = api.get(f"/v1/customers/{row['uid']}/360", timeout=30)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["segment"]["uid"] == row["declared"]

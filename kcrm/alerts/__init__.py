@@ -1,0 +1,1 @@
+"""Alerts and saved searches: subscriptions, notifications from ingest and mining, webhooks."""
