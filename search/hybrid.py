@@ -49,19 +49,24 @@ def build_lexical_index(items: Iterable[IndexItem], analyzer: Analyzer | None = 
     """
     index = BM25Index(analyzer)
     batch: list[ChunkRecord] = []
-    seen: set[str] = set()
-    for item in tqdm(items, unit="item", desc="lexical", disable=not progress):
-        if item.uid in seen:
-            continue
-        seen.add(item.uid)
-        batch.append(ChunkRecord(chunk_id=item.uid, uid=item.uid, type=item.type, title=item.title,
-                                 text=item.text, language=item.language, meta=dict(item.meta),
-                                 start=0, end=len(item.text)))
+    for record in lexical_records(tqdm(items, unit="item", desc="lexical", disable=not progress)):
+        batch.append(record)
         if len(batch) >= 1000:
             index.add(batch)
             batch = []
     index.add(batch)
     return index
+
+
+def lexical_records(items: Iterable[IndexItem]) -> Iterable[ChunkRecord]:
+    """One lexical record per item (title + whole text); a repeated uid keeps its first occurrence."""
+    seen: set[str] = set()
+    for item in items:
+        if item.uid in seen:
+            continue
+        seen.add(item.uid)
+        yield ChunkRecord(chunk_id=item.uid, uid=item.uid, type=item.type, title=item.title, text=item.text,
+                          language=item.language, meta=dict(item.meta), start=0, end=len(item.text))
 
 
 def best_per_item(hits: Iterable[ChunkHit], k: int) -> list[ChunkHit]:
@@ -99,6 +104,7 @@ class HybridSearch:
         self.fusion: Fusion = fusion or RRF()
         self.depth = depth
         self.expander = expander
+        self.generation: str | None = None  # build id of the published generation it was loaded from
         self._table: tuple[int, FacetTable] | None = None
 
     def facet_table(self) -> FacetTable:

@@ -253,11 +253,12 @@ class BM25Index:
     def save(self, directory: Path, watermark: str = "") -> Path:
         """Write to `directory` via a fsynced temporary sibling, then swap it in atomically."""
         target = Path(directory)
-        self.manifest = atomic.publish_directory(target, lambda staging: self._write_files(staging, watermark))
+        self.manifest = atomic.publish_directory(target, lambda staging: self.write_files(staging, watermark))
         log.info("saved lexical index to %s: %d records, %d terms", target, self.count(), len(self._vocab))
         return target
 
-    def _write_files(self, directory: Path, watermark: str) -> dict[str, Any]:
+    def write_files(self, directory: Path, watermark: str) -> dict[str, Any]:
+        """Write the index's files and manifest into an existing (staging) directory."""
         lines = [json.dumps(asdict(record), ensure_ascii=False, default=str) for record in self._records]
         docs = ("\n".join(lines) + "\n" if lines else "").encode("utf-8")
         terms = json.dumps(sorted(self._vocab, key=self._vocab.__getitem__), ensure_ascii=False).encode("utf-8")
@@ -281,10 +282,11 @@ class BM25Index:
     def load(cls, directory: Path, analyzer: Analyzer | None = None, attempts: int = 3) -> BM25Index:
         """Load a saved index, refusing one built with another analyzer than `analyzer`."""
         directory = Path(directory)
-        return atomic.load_consistent(lambda: cls._load_once(directory, analyzer), directory, attempts)
+        return atomic.load_consistent(lambda: cls.load_once(directory, analyzer), directory, attempts)
 
     @classmethod
-    def _load_once(cls, directory: Path, analyzer: Analyzer | None) -> BM25Index:
+    def load_once(cls, directory: Path, analyzer: Analyzer | None) -> BM25Index:
+        """One read of a saved index (`atomic.TornRead` when it changed underneath)."""
         manifest = atomic.read_manifest(directory, FORMAT, FORMAT_VERSION, MANIFEST_FILE)
         analyzer = analyzer or default_analyzer()
         if manifest["analyzer"] != analyzer.name:
