@@ -202,6 +202,27 @@ class BM25Index:
         """BM25 score of every record for `query` (0 where no term matches), in record order."""
         return self._score_ids(self.query_term_ids(query))
 
+    def document_frequency(self, term: str) -> int:
+        """How many records contain an analysed term (0 when unknown)."""
+        self._prepare()
+        term_id = self._vocab.get(term)
+        return 0 if term_id is None else int(self._indptr[term_id + 1] - self._indptr[term_id])
+
+    def term_weights(self, row: int, terms: Iterable[str]) -> dict[str, float]:
+        """Each analysed term's BM25 contribution to record `row` (terms it lacks are left out): for explain."""
+        self._prepare()
+        out: dict[str, float] = {}
+        for term in dict.fromkeys(terms):
+            term_id = self._vocab.get(term)
+            if term_id is None:
+                continue
+            start, end = self._indptr[term_id], self._indptr[term_id + 1]
+            docs = self._post_docs[start:end]  # ascending within a term
+            position = int(np.searchsorted(docs, row))
+            if position < len(docs) and docs[position] == row:
+                out[term] = round(float(self._post_weights[start + position]), 4)
+        return out
+
     def term_scores(self, terms: Iterable[str]) -> np.ndarray:
         """BM25 of every record for already-analysed terms (each distinct term once)."""
         return self._score_ids(sorted({i for i in (self._vocab.get(t) for t in terms) if i is not None}))

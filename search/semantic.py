@@ -63,6 +63,7 @@ class Hit:
     chunk_id: str
     language: str
     meta: dict[str, Any] = field(default_factory=dict)
+    explain: dict[str, Any] | None = None  # why it ranked where it did (search with explain=True)
 
 
 class SemanticSearch:
