@@ -77,14 +77,17 @@ def update_search_index(settings: Settings, graph: Graph, embedder: Embedder | N
         log.info("no search index published at %s: skipping the incremental update", directory)
         return None
     started = time.perf_counter()
-    embedder = embedder or make_embedder(settings)
     with index_lock(settings):
-        dense, lexical, top = generation.load(directory, embedder)
         watermark = graph_watermark(graph)
+        published = generation.read_generation(directory)
+        if published.get("watermark") == watermark:  # no searchable node added, changed or deleted
+            return IndexUpdate(0, 0, 0, 0, int(published.get("generation", 0)), time.perf_counter() - started,
+                               str(published.get("dense", {}).get("kind", "")))
+        embedder = embedder or make_embedder(settings)
+        dense, lexical, _ = generation.load(directory, embedder)
         indexed = {record.uid: str(record.meta.get("updatedAt") or "") for record in lexical.records()}
+        # with no item to change, the next generation still records the graph's new watermark
         new, changed, removed = plan_changes(indexed, item_versions(graph))
-        if not (new or changed or removed) and top.get("watermark") == watermark:
-            return IndexUpdate(0, 0, 0, 0, int(top.get("generation", 0)), time.perf_counter() - started, dense.kind)
         stale = changed | removed
         items = list(searchable_items(graph, new | changed))
         lexical.remove(stale)
@@ -95,9 +98,9 @@ def update_search_index(settings: Settings, graph: Graph, embedder: Embedder | N
         if kind != dense.kind:
             log.info("the dense index now holds %d chunks: converting it from %s to %s", dense.count(), dense.kind, kind)
             dense = dense.rebuilt(kind)
-        published = generation.publish(directory, dense, lexical, watermark, details={
+        written = generation.publish(directory, dense, lexical, watermark, details={
             "update": {"added": len(new), "updated": len(changed), "removed": len(removed)}})
-    update = IndexUpdate(len(new), len(changed), len(removed), chunks, int(published["generation"]),
+    update = IndexUpdate(len(new), len(changed), len(removed), chunks, int(written["generation"]),
                          round(time.perf_counter() - started, 3), dense.kind)
     log.info("search index updated in place: %s", update.as_dict())
     return update
