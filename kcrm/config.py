@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     search_lexical_weight: float = Field(
         0.5, ge=0.0, le=1.0, description="Weight of the BM25 ranking in hybrid fusion; dense gets 1 minus it.",
     )
+    search_exact_limit: int = Field(
+        200_000, ge=0, description="Largest dense index (in chunks) searched exactly; above it FAISS HNSW "
+        "(approximate, recall@10 measured by benchmarks/search_scale.py).",
+    )
     load_batch_size: int = Field(500, description="Records per Neo4j transaction when loading.")
     ingest_max_file_mb: int = Field(512, description="Largest file `kcrm ingest` reads (or POST /v1/ingest accepts), in MiB.")
     ingest_max_field_chars: int = Field(1_000_000, description="Longest single field or text an ingested record may carry.")
@@ -130,8 +134,8 @@ class Settings(BaseSettings):
 
     @property
     def lexical_index_dir(self) -> Path:
-        """The BM25 index, published beside the vector index (`index_dir`)."""
-        return self.data_dir / "lexical"
+        """The BM25 index, published with the vector index as one generation in `index_dir`."""
+        return self.index_dir / "lexical"
 
     @property
     def sample_dir(self) -> Path:

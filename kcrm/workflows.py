@@ -66,6 +66,23 @@ def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path:
     return build_search_index(settings, graph, progress=progress)
 
 
+def update_index_after_ingest(settings: Settings, graph: Graph) -> dict | None:
+    """Apply an ingest's committed changes (and prunes) to the published search indexes in place.
+
+    A failure here leaves the graph as ingested and the index marked stale (`kcrm reindex`
+    repairs it); it does not fail the ingest.
+    """
+    from kcrm.errors import KcrmError
+    from kcrm.search.incremental import update_search_index
+
+    try:
+        update = update_search_index(settings, graph)
+    except KcrmError as exc:
+        log.warning("search index not updated after the ingest (%s); run `kcrm reindex`", exc)
+        return None
+    return update.as_dict() if update is not None else None
+
+
 def ingest_limits(settings: Settings) -> ReadLimits:
     """The read limits the settings ask for."""
     from kcrm.ingest.readers.base import ReadLimits
@@ -97,6 +114,7 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
     result = ingest_path(path, ontology, graph, options, settings.data_dir / "ingest" / run_id, run_id=run_id,
                          on_progress=on_progress, on_commit=on_commit)
     if graph is not None and not dry_run:
+        result.index_update = update_index_after_ingest(settings, graph)
         freshness = index_freshness(settings, graph)
         result.index_stale = freshness.stale if freshness.index_watermark is not None else None
     return result

@@ -116,7 +116,8 @@ class QueryExpander:
 
 
 def expanded_scores(scores_of: Callable[[str], np.ndarray], terms_of: Callable[[Iterable[str]], np.ndarray],
-                    query: str, expansion: Expansion, allowed: np.ndarray | None = None) -> np.ndarray:
+                    query: str, expansion: Expansion, allowed: np.ndarray | None = None,
+                    groups: np.ndarray | None = None) -> np.ndarray:
     """BM25 of the query plus `weight` times the scaled BM25 of the expansion's new terms.
 
     The expansion's part is scaled so that its best item scores what the query's best item
@@ -124,6 +125,15 @@ def expanded_scores(scores_of: Callable[[str], np.ndarray], terms_of: Callable[[
     match of the user's own words, however many terms the labels analyse into. `allowed` (a
     mask of the records that pass the filters) applies first, so the scale is that of the
     items that can be returned; records outside it score 0.
+
+    `groups` (a language code per record) normalises per language: in a language the query's
+    own words reach nowhere (English items for `退款`), raw BM25 of the expansion cannot be
+    compared with the query's own scores (Chinese scores crowd near the top, English ones fall
+    off), so that language's matches are placed by rank instead (a language whose best own-word
+    match is under `weight` times the query's best counts as not reached): its j-th best item scores just
+    below the (j / weight)-th best match of the query's own words (weight 0.5: every third hit
+    is from the other language, the first at rank 3). Languages the query's words do reach
+    are scored as without `groups`.
     """
     base = scores_of(query)
     if allowed is not None:
@@ -134,9 +144,32 @@ def expanded_scores(scores_of: Callable[[str], np.ndarray], terms_of: Callable[[
     if allowed is not None:
         extra = np.where(allowed, extra, 0.0)
     top_extra, top_base = float(extra.max(initial=0.0)), float(base.max(initial=0.0))
-    if top_extra > 0 and top_base > 0:
-        extra = extra * (top_base / top_extra)
-    return base + expansion.weight * extra
+    if not (top_extra > 0 and top_base > 0):
+        return base + expansion.weight * extra
+    if groups is None:
+        return base + expansion.weight * extra * (top_base / top_extra)
+    out = base.copy()
+    unreached: list[np.ndarray] = []
+    for group in np.unique(groups).tolist():
+        members = groups == group
+        if float(extra[members].max(initial=0.0)) <= 0:
+            continue
+        if float(base[members].max(initial=0.0)) >= expansion.weight * top_base:
+            out[members] += expansion.weight * extra[members] * (top_base / top_extra)
+        else:  # the query's words reach this language weakly at best (a stray character)
+            unreached.append(members)
+    own = np.sort(out[out > 0])[::-1]  # the reached languages' final scores, best first
+    for members in unreached:
+        found = np.flatnonzero(members & (extra > 0))
+        found = found[np.argsort(-extra[found], kind="stable")]
+        slots = np.ceil(np.arange(1, len(found) + 1) / expansion.weight).astype(np.int64) - 1
+        inside = slots < len(own)
+        placed = np.empty(len(found))
+        placed[inside] = own[slots[inside]] * (1.0 - 1e-6)
+        placed[~inside] = own[-1] * 0.5 * extra[found[~inside]] / float(extra[found].max())
+        out[found] = np.maximum(base[found], placed)
+    return out
+
 
 def taxonomy_expander(analyzer: Analyzer | None = None, weight: float = DEFAULT_WEIGHT) -> QueryExpander:
     """An expander over the shipped taxonomy, analysing labels as the lexical index does."""

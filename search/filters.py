@@ -15,7 +15,8 @@ from datetime import date
 
 from kcrm.errors import BadQuery
 
-FILTER_FIELDS = ("type", "status", "priority", "language", "product", "customer", "topic", "category")
+FILTER_FIELDS = ("type", "status", "priority", "language", "product", "customer", "topic", "category",
+                 "tier", "churn_risk")  # the last two: mined on the case's customer by `kcrm mine`
 DATE_FIELD = "date"
 # Short names people type for item types.
 TYPE_ALIASES = {"case": "SupportCase", "supportcase": "SupportCase", "document": "Document", "doc": "Document",

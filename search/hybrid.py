@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 from tqdm import tqdm
@@ -29,6 +29,7 @@ from kcrm.search.filters import SearchFilter, make_filter, parse_query
 from kcrm.search.fusion import RRF, Fusion
 from kcrm.search.lexical import BM25Index, LexicalIndex
 from kcrm.search.semantic import MAX_K, Hit, IndexItem, SemanticSearch, checked_query, to_hit
+from kcrm.search.spelling import RARE, Correction, SpellingCorrector, corrector_for
 from kcrm.search.taxonomy_browse import default_tree
 from kcrm.search.tokenizer import Analyzer
 from kcrm.search.trimming import combine
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "lexical", "dense"]
 MODES: tuple[str, ...] = get_args(Mode)
+SORTS = ("relevance", "date")
 DEFAULT_DEPTH = 100
 
 
@@ -50,19 +52,24 @@ def build_lexical_index(items: Iterable[IndexItem], analyzer: Analyzer | None = 
     """
     index = BM25Index(analyzer)
     batch: list[ChunkRecord] = []
-    seen: set[str] = set()
-    for item in tqdm(items, unit="item", desc="lexical", disable=not progress):
-        if item.uid in seen:
-            continue
-        seen.add(item.uid)
-        batch.append(ChunkRecord(chunk_id=item.uid, uid=item.uid, type=item.type, title=item.title,
-                                 text=item.text, language=item.language, meta=dict(item.meta),
-                                 start=0, end=len(item.text)))
+    for record in lexical_records(tqdm(items, unit="item", desc="lexical", disable=not progress)):
+        batch.append(record)
         if len(batch) >= 1000:
             index.add(batch)
             batch = []
     index.add(batch)
     return index
+
+
+def lexical_records(items: Iterable[IndexItem]) -> Iterable[ChunkRecord]:
+    """One lexical record per item (title + whole text); a repeated uid keeps its first occurrence."""
+    seen: set[str] = set()
+    for item in items:
+        if item.uid in seen:
+            continue
+        seen.add(item.uid)
+        yield ChunkRecord(chunk_id=item.uid, uid=item.uid, type=item.type, title=item.title, text=item.text,
+                          language=item.language, meta=dict(item.meta), start=0, end=len(item.text))
 
 
 def best_per_item(hits: Iterable[ChunkHit], k: int) -> list[ChunkHit]:
@@ -86,6 +93,14 @@ class SearchPage:
     facets: dict[str, dict[str, int]] | None = None
     mode: str = "hybrid"
     expansion: Expansion | None = None
+    corrections: list[Correction] = field(default_factory=list)
+    searched: str | None = None  # the text actually searched (after spelling corrections)
+    explain: dict[str, Any] | None = None
+
+    @property
+    def did_you_mean(self) -> str | None:
+        """The corrected query when spelling corrections were applied."""
+        return self.searched if self.corrections else None
 
 
 class HybridSearch:
@@ -100,8 +115,10 @@ class HybridSearch:
         self.fusion: Fusion = fusion or RRF()
         self.depth = depth
         self.expander = expander
+        self.generation: str | None = None  # build id of the published generation it was loaded from
         self._table: tuple[int, FacetTable] | None = None
         self._uid_sets: dict[bytes, frozenset[str]] = {}
+        self._speller: tuple[int, SpellingCorrector] | None = None
 
     def facet_table(self) -> FacetTable:
         """Field values of every item, aligned with the lexical index's records (built on first use)."""
@@ -157,7 +174,8 @@ class HybridSearch:
         if expansion is None or not expansion.terms or terms_of is None:
             scores = self.lexical.scores(query)
             return scores if allowed is None else np.where(allowed, scores, 0.0)
-        return expanded_scores(self.lexical.scores, terms_of, query, expansion, allowed)
+        return expanded_scores(self.lexical.scores, terms_of, query, expansion, allowed,
+                               groups=self.facet_table().codes["language"])
 
     def lexical_ranking(self, query: str, k: int, types: set[str] | None = None,
                         expand: bool = False) -> list[ChunkHit]:
@@ -208,9 +226,18 @@ class HybridSearch:
     def _rank(self, text: str, k: int, mode: str, types: set[str] | None, mask: np.ndarray | None,
               expansion: Expansion | None = None) -> tuple[list[ChunkHit], np.ndarray | None, list[ChunkHit]]:
         """Ranked items, the BM25 scores of every record (None in dense mode), the dense candidates."""
+        ranked, lexical_scores, _, dense = self._rankings(text, k, mode, types, mask, expansion)
+        return ranked[:k], lexical_scores, dense
+
+    def _rankings(self, text: str, k: int, mode: str, types: set[str] | None, mask: np.ndarray | None,
+                  expansion: Expansion | None = None
+                  ) -> tuple[list[ChunkHit], np.ndarray | None, list[ChunkHit], list[ChunkHit]]:
+        """(the final ranking, at least `k` deep; BM25 of every record or None; the lexical and the
+        dense candidate lists)."""
         if mode not in MODES:
             raise BadQuery(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        lexical_scores = dense = None
+        lexical_scores = None
+        dense: list[ChunkHit] = []
         lexical: list[ChunkHit] = []
         depth = k if mode != "hybrid" else max(k, self.depth)
         if mode != "dense":
@@ -225,10 +252,10 @@ class HybridSearch:
             uids = None if mask is None else self._mask_uids(mask, table_uids)
             dense = self.dense.ranked_chunks(text, max(k, self.depth), types, uids)
         if mode == "lexical":
-            return lexical[:k], lexical_scores, []
+            return lexical, lexical_scores, lexical, []
         if mode == "dense":
-            return dense[:k], None, dense
-        return self.fuse(lexical, dense)[:k], lexical_scores, dense
+            return dense, None, [], dense
+        return self.fuse(lexical, dense), lexical_scores, lexical, dense
 
     def search(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid",
                expand: bool = False, groups: list[str] | None = None) -> list[Hit]:
@@ -239,8 +266,24 @@ class HybridSearch:
         """
         return self.page(query, k, types, mode, expand=expand, groups=groups).hits
 
+    def speller(self) -> SpellingCorrector | None:
+        """The spelling corrector over the indexed words (built on first use; None if the engine can't)."""
+        frequency = getattr(self.lexical, "document_frequency", None)
+        analyzer = getattr(self.lexical, "analyzer", None)
+        if frequency is None or analyzer is None:
+            return None
+        if self._speller is None or self._speller[0] != self.lexical.count():
+            def known(word: str) -> bool:
+                terms = analyzer.terms(word)
+                return bool(terms) and all(frequency(term) > RARE for term in terms)
+
+            texts = [f"{r.title}\n{r.text}" for r in self.lexical.records()]
+            self._speller = (self.lexical.count(), corrector_for(texts, known))
+        return self._speller[1]
+
     def page(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid",
              filters: SearchFilter | None = None, facets: bool = False, expand: bool = True,
+             sort: str = "relevance", explain: bool = False, spellcheck: bool = False,
              groups: list[str] | None = None) -> SearchPage:
         """Hits for `query` after its `field:value` filters and `filters`, with facet counts if asked.
 
@@ -248,8 +291,13 @@ class HybridSearch:
         masked out with the filters, before ranking and counting (`kcrm.search.trimming`).
 
         `expand` adds the taxonomy's synonyms and translations of concepts the query names to the
-        lexical side (at a lower weight); the page's `expansion` says which.
+        lexical side (at a lower weight); the page's `expansion` says which. `spellcheck` replaces
+        words the index does not know by close, frequent ones it does (the page's `corrections`).
+        `sort="date"` orders the matching items newest first instead of by relevance. `explain`
+        attaches to each hit why it ranked there (`Hit.explain`) and to the page what was applied.
         """
+        if sort not in SORTS:
+            raise BadQuery(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
         text, parsed = parse_query(query if isinstance(query, str) else "")
         flt = parsed.merged(filters) if filters is not None else parsed
         if types is not None:
@@ -267,9 +315,16 @@ class HybridSearch:
             records = self.lexical.records()
             rows = table.newest_first(mask)
             hits = [to_hit(ChunkHit(records[row], 0.0), "") for row in rows[:k].tolist()]
-            return SearchPage(hits, len(rows), text, flt, table.counts(rows) if facets else None, mode)
-        expansion = self.expansion(text, expand) if mode != "dense" else None
-        ranked, lexical_scores, dense = self._rank(text, k, mode, None, mask, expansion)
+            explained = {"filters": flt.as_dict(), "sort": "date", "browse": True} if explain else None
+            return SearchPage(hits, len(rows), text, flt, table.counts(rows) if facets else None, mode,
+                              explain=explained)
+        corrections: list[Correction] = []
+        searched = text
+        speller = self.speller() if spellcheck else None
+        if speller is not None:
+            searched, corrections = speller.correct(text)
+        expansion = self.expansion(searched, expand) if mode != "dense" else None
+        ranked, lexical_scores, lexical, dense = self._rankings(searched, k, mode, None, mask, expansion)
         matched = np.zeros(table.size, dtype=bool)
         if lexical_scores is not None:
             matched |= lexical_scores > 0
@@ -277,5 +332,68 @@ class HybridSearch:
             row = table.row_of_uid.get(hit.record.uid)
             if row is not None:
                 matched[row] = True
-        return SearchPage([to_hit(hit, text) for hit in ranked], int(matched.sum()), text, flt,
-                          table.counts(matched) if facets else None, mode, expansion)
+        by_relevance = ranked
+        if sort == "date":
+            records = self.lexical.records()
+            relevance = {hit.record.uid: hit.score for hit in ranked}  # hybrid and dense: `depth` deep
+            rows = table.newest_first(matched)[:k].tolist()
+            ranked = [ChunkHit(records[row], float(lexical_scores[row]) if mode == "lexical" and lexical_scores is not None
+                               else relevance.get(records[row].uid, 0.0)) for row in rows]
+        hits = [to_hit(hit, searched) for hit in ranked[:k]]
+        explained = None
+        if explain:
+            explained = self._explain_page(searched, flt, mode, sort, expansion, corrections)
+            self._explain_hits(hits, searched, mode, expansion, lexical_scores, lexical, dense, by_relevance)
+        return SearchPage(hits, int(matched.sum()), text, flt, table.counts(matched) if facets else None, mode,
+                          expansion, corrections=corrections, searched=searched, explain=explained)
+
+    def _explain_page(self, searched: str, flt: SearchFilter, mode: str, sort: str, expansion: Expansion | None,
+                      corrections: list[Correction]) -> dict[str, Any]:
+        """What was applied to the whole query: terms, filters, expansion, corrections, fusion."""
+        analyzer = getattr(self.lexical, "analyzer", None)
+        weights = getattr(self.fusion, "weights", None)
+        return {
+            "searched": searched,
+            "terms": list(dict.fromkeys(analyzer.terms(searched))) if analyzer is not None and mode != "dense" else [],
+            "filters": flt.as_dict(), "mode": mode, "sort": sort,
+            "corrections": [asdict(c) for c in corrections],
+            "expansion": None if expansion is None else {
+                "concepts": list(expansion.concepts), "labels": list(expansion.labels),
+                "terms": list(expansion.terms), "weight": expansion.weight},
+            "fusion": None if mode != "hybrid" else {
+                "method": getattr(self.fusion, "name", type(self.fusion).__name__),
+                "weights": {"lexical": weights[0], "dense": weights[1]} if weights else None,
+                "depth": self.depth},
+        }
+
+    def _explain_hits(self, hits: list[Hit], searched: str, mode: str, expansion: Expansion | None,
+                      lexical_scores: np.ndarray | None, lexical: list[ChunkHit], dense: list[ChunkHit],
+                      ranked: list[ChunkHit]) -> None:
+        """Per hit: its BM25 score, rank and matched terms; its dense score and rank; its fused rank."""
+        table = self.facet_table()
+        analyzer = getattr(self.lexical, "analyzer", None)
+        query_terms = list(dict.fromkeys(analyzer.terms(searched))) if analyzer is not None else []
+        extra_terms = list(expansion.terms) if expansion is not None else []
+        weigh = getattr(self.lexical, "term_weights", None)
+        dense_rank = {hit.record.uid: (position + 1, hit) for position, hit in enumerate(dense)}
+        fused_rank = {hit.record.uid: position + 1 for position, hit in enumerate(ranked)} if mode == "hybrid" else {}
+        for hit in hits:
+            row = table.row_of_uid.get(hit.uid)
+            out: dict[str, Any] = {"lexical": None, "dense": None}
+            if lexical_scores is not None and row is not None and lexical_scores[row] > 0:
+                score = float(lexical_scores[row])
+                own = weigh(row, query_terms) if weigh else {}
+                out["lexical"] = {
+                    "score": round(score, 4), "rank": int((lexical_scores > score).sum()) + 1,
+                    "matched_terms": own,
+                    "expansion_terms": ({t: w for t, w in weigh(row, extra_terms).items() if t not in own}
+                                        if weigh and extra_terms else {}),
+                    "expansion_part": round(max(0.0, score - sum(own.values())), 4),
+                }
+            if hit.uid in dense_rank:
+                position, best = dense_rank[hit.uid]
+                out["dense"] = {"score": round(best.score, 4), "rank": position, "chunk_id": best.record.chunk_id}
+            if mode == "hybrid":
+                out["fused"] = {"score": round(hit.score, 4), "rank": fused_rank.get(hit.uid)}
+            hit.explain = out
+

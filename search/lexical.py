@@ -202,6 +202,27 @@ class BM25Index:
         """BM25 score of every record for `query` (0 where no term matches), in record order."""
         return self._score_ids(self.query_term_ids(query))
 
+    def document_frequency(self, term: str) -> int:
+        """How many records contain an analysed term (0 when unknown)."""
+        self._prepare()
+        term_id = self._vocab.get(term)
+        return 0 if term_id is None else int(self._indptr[term_id + 1] - self._indptr[term_id])
+
+    def term_weights(self, row: int, terms: Iterable[str]) -> dict[str, float]:
+        """Each analysed term's BM25 contribution to record `row` (terms it lacks are left out): for explain."""
+        self._prepare()
+        out: dict[str, float] = {}
+        for term in dict.fromkeys(terms):
+            term_id = self._vocab.get(term)
+            if term_id is None:
+                continue
+            start, end = self._indptr[term_id], self._indptr[term_id + 1]
+            docs = self._post_docs[start:end]  # ascending within a term
+            position = int(np.searchsorted(docs, row))
+            if position < len(docs) and docs[position] == row:
+                out[term] = round(float(self._post_weights[start + position]), 4)
+        return out
+
     def term_scores(self, terms: Iterable[str]) -> np.ndarray:
         """BM25 of every record for already-analysed terms (each distinct term once)."""
         return self._score_ids(sorted({i for i in (self._vocab.get(t) for t in terms) if i is not None}))
@@ -253,11 +274,12 @@ class BM25Index:
     def save(self, directory: Path, watermark: str = "") -> Path:
         """Write to `directory` via a fsynced temporary sibling, then swap it in atomically."""
         target = Path(directory)
-        self.manifest = atomic.publish_directory(target, lambda staging: self._write_files(staging, watermark))
+        self.manifest = atomic.publish_directory(target, lambda staging: self.write_files(staging, watermark))
         log.info("saved lexical index to %s: %d records, %d terms", target, self.count(), len(self._vocab))
         return target
 
-    def _write_files(self, directory: Path, watermark: str) -> dict[str, Any]:
+    def write_files(self, directory: Path, watermark: str) -> dict[str, Any]:
+        """Write the index's files and manifest into an existing (staging) directory."""
         lines = [json.dumps(asdict(record), ensure_ascii=False, default=str) for record in self._records]
         docs = ("\n".join(lines) + "\n" if lines else "").encode("utf-8")
         terms = json.dumps(sorted(self._vocab, key=self._vocab.__getitem__), ensure_ascii=False).encode("utf-8")
@@ -281,10 +303,11 @@ class BM25Index:
     def load(cls, directory: Path, analyzer: Analyzer | None = None, attempts: int = 3) -> BM25Index:
         """Load a saved index, refusing one built with another analyzer than `analyzer`."""
         directory = Path(directory)
-        return atomic.load_consistent(lambda: cls._load_once(directory, analyzer), directory, attempts)
+        return atomic.load_consistent(lambda: cls.load_once(directory, analyzer), directory, attempts)
 
     @classmethod
-    def _load_once(cls, directory: Path, analyzer: Analyzer | None) -> BM25Index:
+    def load_once(cls, directory: Path, analyzer: Analyzer | None) -> BM25Index:
+        """One read of a saved index (`atomic.TornRead` when it changed underneath)."""
         manifest = atomic.read_manifest(directory, FORMAT, FORMAT_VERSION, MANIFEST_FILE)
         analyzer = analyzer or default_analyzer()
         if manifest["analyzer"] != analyzer.name:

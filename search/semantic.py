@@ -21,7 +21,8 @@ from kcrm.errors import BadQuery
 from kcrm.search.chunking import DEFAULT_OVERLAP_CHARS, DEFAULT_TARGET_CHARS, chunk_text
 from kcrm.search.embedder import Embedder
 from kcrm.errors import IndexIncompatible
-from kcrm.search.vector_index import ChunkHit, ChunkRecord, FaissVectorIndex, VectorIndex
+from kcrm.search.vector_index import (EXACT_SEARCH_LIMIT, ChunkHit, ChunkRecord, FaissVectorIndex, VectorIndex,
+                                      index_kind_for)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class Hit:
     chunk_id: str
     language: str
     meta: dict[str, Any] = field(default_factory=dict)
+    explain: dict[str, Any] | None = None  # why it ranked where it did (search with explain=True)
 
 
 class SemanticSearch:
@@ -94,42 +96,22 @@ class SemanticSearch:
     @staticmethod
     def build(items: Iterable[IndexItem], embedder: Embedder, progress: bool = False, *,
               target_chars: int = DEFAULT_TARGET_CHARS, overlap_chars: int = DEFAULT_OVERLAP_CHARS,
-              batch_size: int = EMBED_BATCH) -> FaissVectorIndex:
+              batch_size: int = EMBED_BATCH, exact_limit: int = EXACT_SEARCH_LIMIT) -> FaissVectorIndex:
         """Chunk and embed every item into a fresh in-memory index (save it to publish it).
 
         Items stream through in batches, so memory holds the vectors and one batch of text;
-        a repeated uid keeps its first occurrence.
+        a repeated uid keeps its first occurrence. The index is exact up to `exact_limit`
+        expected vectors (about one per item), HNSW above.
         """
         total = len(items) if isinstance(items, Sized) else None
-        index = FaissVectorIndex.for_embedder(embedder, expected_vectors=total or 0)
-        records: list[ChunkRecord] = []
-        texts: list[str] = []
-        seen: set[str] = set()
+        index = FaissVectorIndex.for_embedder(embedder, expected_vectors=total or 0, exact_limit=exact_limit)
         started = time.perf_counter()
-        with tqdm(total=total, unit="item", desc="embedding", disable=not progress) as bar:
-            waiting = 0
-            for item in items:
-                if item.uid in seen:
-                    log.warning("duplicate item uid %s skipped", item.uid)
-                    continue
-                seen.add(item.uid)
-                for chunk in chunk_text(item.uid, item.title, item.text, target_chars, overlap_chars):
-                    records.append(ChunkRecord(
-                        chunk_id=chunk.chunk_id, uid=item.uid, type=item.type, title=item.title,
-                        text=chunk.text, language=item.language, meta=dict(item.meta),
-                        start=chunk.start, end=chunk.end,
-                    ))
-                    texts.append(chunk.embed_text)
-                waiting += 1
-                if len(texts) >= batch_size:
-                    index.add(records, embedder.embed_passages(texts))
-                    bar.update(waiting)
-                    records, texts, waiting = [], [], 0
-            if texts:
-                index.add(records, embedder.embed_passages(texts))
-            bar.update(waiting)
-        log.info("embedded %d items as %d chunks with %s in %.1f s", index.item_count(), index.count(),
-                 embedder.name, time.perf_counter() - started)
+        add_items(index, items, embedder, progress, target_chars=target_chars, overlap_chars=overlap_chars,
+                  batch_size=batch_size, total=total)
+        if index.kind != index_kind_for(index.count(), exact_limit):  # chunks outnumber items
+            index = index.rebuilt(index_kind_for(index.count(), exact_limit))
+        log.info("embedded %d items as %d chunks with %s in %.1f s (%s index)", index.item_count(), index.count(),
+                 embedder.name, time.perf_counter() - started, index.kind)
         return index
 
     def search(self, query: str, k: int = 10, types: set[str] | None = None) -> list[Hit]:
@@ -163,6 +145,41 @@ class SemanticSearch:
             if len(best) >= k or len(hits) < fetch or fetch >= total:
                 return list(best.values())[:k]
             fetch = min(total, fetch * 4)
+
+
+def add_items(index: FaissVectorIndex, items: Iterable[IndexItem], embedder: Embedder, progress: bool = False, *,
+              target_chars: int = DEFAULT_TARGET_CHARS, overlap_chars: int = DEFAULT_OVERLAP_CHARS,
+              batch_size: int = EMBED_BATCH, total: int | None = None) -> int:
+    """Chunk, embed and add items to `index` (a repeated uid keeps its first occurrence); returns chunks added."""
+    records: list[ChunkRecord] = []
+    texts: list[str] = []
+    seen: set[str] = set()
+    added = 0
+    with tqdm(total=total, unit="item", desc="embedding", disable=not progress) as bar:
+        waiting = 0
+        for item in items:
+            if item.uid in seen:
+                log.warning("duplicate item uid %s skipped", item.uid)
+                continue
+            seen.add(item.uid)
+            for chunk in chunk_text(item.uid, item.title, item.text, target_chars, overlap_chars):
+                records.append(ChunkRecord(
+                    chunk_id=chunk.chunk_id, uid=item.uid, type=item.type, title=item.title,
+                    text=chunk.text, language=item.language, meta=dict(item.meta),
+                    start=chunk.start, end=chunk.end,
+                ))
+                texts.append(chunk.embed_text)
+            waiting += 1
+            if len(texts) >= batch_size:
+                index.add(records, embedder.embed_passages(texts))
+                added += len(records)
+                bar.update(waiting)
+                records, texts, waiting = [], [], 0
+        if texts:
+            index.add(records, embedder.embed_passages(texts))
+            added += len(records)
+        bar.update(waiting)
+    return added
 
 
 def checked_query(query: str, k: int) -> str:

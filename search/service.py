@@ -1,9 +1,9 @@
 """Build the search indexes from the graph, and open them for serving.
 
 The indexes are derived data: `build_search_index` reads every searchable item from Neo4j once
-and publishes a new dense (FAISS) and a new lexical (BM25) index, each atomically, both stamped
-with the graph's watermark; `load_search_service` opens the published pair as one
-`HybridSearch`.
+and publishes a new dense (FAISS) and a new lexical (BM25) index together, as one generation
+stamped with the graph's watermark (`generation`); `load_search_service` opens the published
+pair as one `HybridSearch`. `incremental.update_search_index` keeps them current after ingests.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from kcrm.errors import BadQuery
 from kcrm.kg.connection import Graph
 from kcrm.search.embedder import make_embedder
 from kcrm.search.expansion import taxonomy_expander
+from kcrm.search import generation
 from kcrm.search.from_graph import graph_watermark, searchable_items
 from kcrm.search.fusion import RRF, Fusion, ScoreFusion
 from kcrm.search.hybrid import HybridSearch, build_lexical_index
+from kcrm.search.incremental import index_lock
 from kcrm.search.semantic import SemanticSearch
 
 log = logging.getLogger(__name__)
@@ -26,14 +28,16 @@ log = logging.getLogger(__name__)
 
 def build_search_index(settings: Settings, graph: Graph, progress: bool = False) -> Path:
     """Embed and index the graph's cases, documents, policies and rules; swap the new indexes in."""
-    watermark = graph_watermark(graph)
-    items = list(searchable_items(graph))
-    lexical = build_lexical_index(items, progress=progress)
-    dense = SemanticSearch.build(items, make_embedder(settings), progress=progress)
-    lexical.save(settings.lexical_index_dir, watermark=watermark)
-    path = dense.save(settings.index_dir, watermark=watermark)
-    log.info("indexed %d items: %d chunks (dense), %d records (lexical)", len(items), dense.count(), lexical.count())
-    return path
+    with index_lock(settings):
+        watermark = graph_watermark(graph)
+        items = list(searchable_items(graph))
+        lexical = build_lexical_index(items, progress=progress)
+        dense = SemanticSearch.build(items, make_embedder(settings), progress=progress,
+                                     exact_limit=settings.search_exact_limit)
+        generation.publish(settings.index_dir, dense, lexical, watermark, details={"rebuilt": True})
+    log.info("indexed %d items: %d chunks (dense, %s), %d records (lexical)", len(items), dense.count(), dense.kind,
+             lexical.count())
+    return settings.index_dir
 
 
 def make_fusion(settings: Settings) -> Fusion:
@@ -49,5 +53,10 @@ def make_fusion(settings: Settings) -> Fusion:
 
 def load_search_service(settings: Settings) -> HybridSearch:
     """The published indexes with the embedder they were built with; `IndexNotReady` if absent."""
-    return HybridSearch.load(settings.index_dir, settings.lexical_index_dir, make_embedder(settings),
-                             fusion=make_fusion(settings), expander=taxonomy_expander())
+    embedder = make_embedder(settings)
+    dense, lexical, top = generation.load(settings.index_dir, embedder)
+    search = HybridSearch(SemanticSearch(dense, embedder), lexical, fusion=make_fusion(settings),
+                          expander=taxonomy_expander())
+    search.generation = str(top["build_id"])
+    search.facet_table()  # built now, not on the first request
+    return search

@@ -31,8 +31,16 @@ VECTORS_FILE = "vectors.faiss"
 CHUNKS_FILE = "chunks.jsonl"
 MANIFEST_FILE = "manifest.json"
 # MODELS.md: exact search over 100k vectors takes ~5 ms a query on 2 cores. Past this size an
-# approximate (HNSW) variant pays off; `index_kind_for` is where it will be chosen.
+# approximate (HNSW) index pays off (KCRM_SEARCH_EXACT_LIMIT; benchmarks/search_scale.py measures
+# its recall@10 against exact search).
 EXACT_SEARCH_LIMIT = 200_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+# A filter that leaves at most this many chunks is searched exactly (a dot product over them):
+# HNSW with a selective filter walks a graph whose neighbours are mostly filtered out.
+EXACT_SUBSET_LIMIT = 20_000
+KINDS = ("flat", "hnsw")
 # One query at a time needs no OpenMP team, and an idle team spinning beside the embedder's BLAS
 # threads made each search ~8 ms instead of ~1.3 ms on 2 cores. Concurrency comes from requests.
 FAISS_THREADS = 1
@@ -93,25 +101,28 @@ class VectorIndex(Protocol):
         ...
 
 
-def index_kind_for(n_vectors: int) -> str:
-    """The FAISS structure for an index of this size: exact ("flat") until HNSW is built."""
-    if n_vectors > EXACT_SEARCH_LIMIT:
-        log.info("%d vectors exceed the exact-search limit %d; HNSW is not implemented yet, using flat",
-                 n_vectors, EXACT_SEARCH_LIMIT)
-    return "flat"
+def index_kind_for(n_vectors: int, exact_limit: int = EXACT_SEARCH_LIMIT) -> str:
+    """The FAISS structure for an index of this size: exact ("flat") up to `exact_limit`, HNSW above."""
+    return "flat" if n_vectors <= exact_limit else "hnsw"
 
 
 def _new_faiss_index(dim: int, kind: str) -> faiss.IndexIDMap2:
     """An empty index addressed by our own int64 ids, so items can be removed and replaced."""
     if faiss.omp_get_max_threads() != FAISS_THREADS:
         faiss.omp_set_num_threads(FAISS_THREADS)
-    if kind != "flat":
-        raise ValueError(f"unsupported index kind {kind!r}")
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    if kind == "flat":
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    if kind == "hnsw":
+        inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+        return faiss.IndexIDMap2(inner)
+    raise ValueError(f"unsupported index kind {kind!r}: use one of {', '.join(KINDS)}")
 
 
 class FaissVectorIndex:
-    """Exact inner-product search over unit vectors (so scores are cosine similarities).
+    """Inner-product search over unit vectors (so scores are cosine similarities): exact ("flat")
+    or approximate ("hnsw", for large indexes; filtered searches over few chunks stay exact).
 
     Searches may run concurrently; `add`, `remove` and `save` need exclusive use, so a service
     builds or updates a separate instance and swaps the reference.
@@ -126,13 +137,32 @@ class FaissVectorIndex:
         self._records: dict[int, ChunkRecord] = {}
         self._ids_by_uid: dict[str, list[int]] = {}
         self._selectors: dict[frozenset[str], tuple[int, Any]] = {}
-        self._uid_selectors: dict[tuple[frozenset[str], frozenset[str] | None], tuple[int, Any]] = {}
+        self._uid_selectors: dict[tuple[frozenset[str], frozenset[str] | None], tuple[np.ndarray, Any]] = {}
         self._next_id = 0
 
     @classmethod
-    def for_embedder(cls, embedder: Embedder, expected_vectors: int = 0) -> FaissVectorIndex:
+    def for_embedder(cls, embedder: Embedder, expected_vectors: int = 0,
+                     exact_limit: int = EXACT_SEARCH_LIMIT) -> FaissVectorIndex:
         """An empty index matching `embedder`, of the kind suited to the expected size."""
-        return cls(embedder.dim, embedder.name, index_kind_for(expected_vectors))
+        return cls(embedder.dim, embedder.name, index_kind_for(expected_vectors, exact_limit))
+
+    def rebuilt(self, kind: str) -> FaissVectorIndex:
+        """A copy of this index as `kind` (same ids, records and vectors; nothing re-embedded)."""
+        copy = FaissVectorIndex(self.dim, self.embedder_name, kind)
+        ids = np.asarray(sorted(self._records), dtype=np.int64)
+        if len(ids):
+            copy._index.add_with_ids(self._vectors_of(ids), ids)
+        copy._records = dict(self._records)
+        copy._ids_by_uid = {uid: list(chunk_ids) for uid, chunk_ids in self._ids_by_uid.items()}
+        copy._next_id = self._next_id
+        copy.manifest = dict(self.manifest)
+        return copy
+
+    def _vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of these chunk ids, in order."""
+        if not len(ids):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.asarray(self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64)), dtype=np.float32)
 
     @property
     def watermark(self) -> str:
@@ -150,6 +180,10 @@ class FaissVectorIndex:
     def vectors(self) -> np.ndarray:
         """Every stored vector, in storage order: for baselines in benchmarks and for export."""
         return self._index.index.reconstruct_n(0, self.count())
+
+    def chunk_ids(self) -> np.ndarray:
+        """Every chunk id, in storage order (aligned with `vectors()`)."""
+        return faiss.vector_to_array(self._index.id_map)
 
     def uids(self) -> set[str]:
         """The items present, for incremental catch-up against the graph."""
@@ -176,26 +210,33 @@ class FaissVectorIndex:
         doomed = [i for uid in set(uids) for i in self._ids_by_uid.pop(uid, [])]
         if not doomed:
             return 0
-        self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(doomed, dtype=np.int64)))
         for chunk_id in doomed:
             del self._records[chunk_id]
+        if self.kind == "flat":
+            self._index.remove_ids(faiss.IDSelectorBatch(np.asarray(doomed, dtype=np.int64)))
+        else:  # an HNSW graph cannot drop nodes: rebuild it from the kept vectors (none re-embedded)
+            keep = np.asarray(sorted(self._records), dtype=np.int64)
+            vectors = self._vectors_of(keep)
+            self._index = _new_faiss_index(self.dim, self.kind)
+            if len(keep):
+                self._index.add_with_ids(vectors, keep)
         self._selectors.clear()
         self._uid_selectors.clear()
         return len(doomed)
 
-    def _type_selector(self, types: set[str]) -> tuple[int, Any]:
-        """How many chunks have these types, and a FAISS selector for them (None: all do)."""
+    def _type_selector(self, types: set[str]) -> tuple[np.ndarray, Any]:
+        """The chunk ids of these types, and a FAISS selector for them (None: all chunks are)."""
         key = frozenset(types)
         if key not in self._selectors:
-            allowed = [i for i, record in self._records.items() if record.type in key]
+            allowed = np.asarray([i for i, record in self._records.items() if record.type in key], dtype=np.int64)
             selector = None
             if len(allowed) < self.count():
-                selector = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            self._selectors[key] = (len(allowed), selector)
+                selector = faiss.IDSelectorBatch(allowed)
+            self._selectors[key] = (allowed, selector)
         return self._selectors[key]
 
-    def _uid_selector(self, uids: set[str], types: set[str] | None) -> tuple[int, Any]:
-        """How many chunks belong to these items (of these types), and a FAISS selector for them.
+    def _uid_selector(self, uids: set[str], types: set[str] | None) -> tuple[np.ndarray, Any]:
+        """The chunk ids of these items (of these types), and a FAISS selector for them.
 
         A frozenset of uids (what a caller's access groups allow, asked for on every query) is
         remembered, so the selector is built once per group set rather than per query.
@@ -203,14 +244,20 @@ class FaissVectorIndex:
         key = (uids, frozenset(types) if types is not None else None) if isinstance(uids, frozenset) else None
         if key is not None and key in self._uid_selectors:
             return self._uid_selectors[key]
-        allowed = [i for uid in uids for i in self._ids_by_uid.get(uid, ())
-                   if types is None or self._records[i].type in types]
-        found = len(allowed), faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+        allowed = np.asarray([i for uid in uids for i in self._ids_by_uid.get(uid, ())
+                              if types is None or self._records[i].type in types], dtype=np.int64)
+        found = allowed, faiss.IDSelectorBatch(allowed)
         if key is not None:
             if len(self._uid_selectors) >= 32:
                 self._uid_selectors.clear()
             self._uid_selectors[key] = found
         return found
+
+    def _exact_subset(self, query: np.ndarray, ids: np.ndarray, k: int) -> list[ChunkHit]:
+        """Exact search over a few chunks (filtered HNSW searches): one matrix product."""
+        scores = self._vectors_of(ids) @ query[0]
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [ChunkHit(self._records[int(ids[i])], float(min(1.0, max(-1.0, scores[i])))) for i in top.tolist()]
 
     def search(self, vector: np.ndarray, k: int, types: set[str] | None = None,
                uids: set[str] | None = None) -> list[ChunkHit]:
@@ -220,18 +267,23 @@ class FaissVectorIndex:
             raise ValueError(f"query vector has {query.shape[1]} dimensions, the index {self.dim}")
         params = None
         available = self.count()
-        selector = None
+        selector = allowed = None
         if uids is not None:
-            available, selector = self._uid_selector(uids, types)
+            allowed, selector = self._uid_selector(uids, types)
         elif types is not None:
-            available, selector = self._type_selector(types)
-        if selector is not None:
-            params = faiss.SearchParameters()
-            params.sel = selector
+            allowed, selector = self._type_selector(types)
+        if allowed is not None:
+            available = len(allowed)
         k = min(k, available)
         if k <= 0:
             return []
-        scores, ids = self._index.search(l2_normalise(query), k, params=params)
+        query = l2_normalise(query)
+        if selector is not None and self.kind != "flat" and available <= EXACT_SUBSET_LIMIT:
+            return self._exact_subset(query, allowed, k)
+        if selector is not None:
+            params = faiss.SearchParameters()
+            params.sel = selector
+        scores, ids = self._index.search(query, k, params=params)
         return [ChunkHit(self._records[int(i)], float(min(1.0, max(-1.0, s))))
                 for s, i in zip(scores[0], ids[0]) if i >= 0]
 
@@ -240,11 +292,12 @@ class FaissVectorIndex:
     def save(self, directory: Path, watermark: str = "") -> Path:
         """Write to `directory` via a fsynced temporary sibling, then swap it in atomically."""
         target = Path(directory)
-        self.manifest = atomic.publish_directory(target, lambda staging: self._write_files(staging, watermark))
+        self.manifest = atomic.publish_directory(target, lambda staging: self.write_files(staging, watermark))
         log.info("saved vector index to %s: %d chunks, %d items", target, self.count(), self.item_count())
         return target
 
-    def _write_files(self, directory: Path, watermark: str) -> dict[str, Any]:
+    def write_files(self, directory: Path, watermark: str) -> dict[str, Any]:
+        """Write the index's files and manifest into an existing (staging) directory."""
         vectors = faiss.serialize_index(self._index).tobytes()
         lines = [json.dumps({"id": i, **asdict(record)}, ensure_ascii=False, default=str)
                  for i, record in sorted(self._records.items())]
@@ -263,10 +316,11 @@ class FaissVectorIndex:
     def load(cls, directory: Path, expect: Embedder | None = None, attempts: int = 3) -> FaissVectorIndex:
         """Load a saved index, refusing one built for another embedder than `expect`."""
         directory = Path(directory)
-        return atomic.load_consistent(lambda: cls._load_once(directory, expect), directory, attempts)
+        return atomic.load_consistent(lambda: cls.load_once(directory, expect), directory, attempts)
 
     @classmethod
-    def _load_once(cls, directory: Path, expect: Embedder | None) -> FaissVectorIndex:
+    def load_once(cls, directory: Path, expect: Embedder | None) -> FaissVectorIndex:
+        """One read of a saved index (`atomic.TornRead` when it changed underneath)."""
         manifest = _read_manifest(directory)
         embedder = manifest["embedder"]
         if expect is not None and (embedder["name"] != expect.name or int(embedder["dim"]) != expect.dim):
@@ -282,6 +336,8 @@ class FaissVectorIndex:
         if not isinstance(stored, faiss.IndexIDMap2) or stored.d != index.dim:
             raise IndexIncompatible(f"{directory / VECTORS_FILE} is not a {index.dim}-d id-mapped FAISS index")
         index._index = stored
+        if index.kind == "hnsw":
+            faiss.downcast_index(stored.index).hnsw.efSearch = HNSW_EF_SEARCH
         for line in chunks.decode("utf-8").splitlines():
             row = json.loads(line)
             chunk_id = int(row.pop("id"))

@@ -57,7 +57,7 @@ def healthz() -> Health:
 )
 def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
     graph_ok = state.graph.ping()
-    search = state.search
+    search = state.current_search()
     checks = {
         "neo4j": Check(ok=graph_ok, detail=state.graph.uri if graph_ok else f"not reachable at {state.graph.uri}"),
         "index": Check(

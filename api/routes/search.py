@@ -8,6 +8,7 @@ before ranking, and `facets=true` adds counts over every item that matched after
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -19,6 +20,7 @@ from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.search.entities import find_entities
+from kcrm.search.facts import graph_facts
 from kcrm.search.filters import make_filter
 
 router = APIRouter(prefix="/v1", tags=["search"],
@@ -26,6 +28,7 @@ router = APIRouter(prefix="/v1", tags=["search"],
 
 ItemType = Literal["SupportCase", "Document", "Policy", "IndustryRule"]
 SearchMode = Literal["hybrid", "lexical", "dense"]
+SortOrder = Literal["relevance", "date"]
 
 
 class SearchHit(BaseModel):
@@ -40,6 +43,18 @@ class SearchHit(BaseModel):
         default_factory=dict, description="Graph facts: status, product, customer, who resolved it...",
         examples=[{"status": "resolved", "product": "NetLink AX3000 Router", "resolvedBy": "Li Na"}],
     )
+    facts: dict[str, Any] = Field(
+        default_factory=dict, description="The graph facts worth showing: customer and its mined value tier and "
+        "churn risk, product and category, who resolved or authored it, topic, status.",
+        examples=[{"customer": "Ashford Logistics plc", "customerTier": "gold", "product": "NetLink AX3000 Router",
+                   "resolvedBy": "Li Na"}])
+    explain: dict[str, Any] | None = Field(
+        None, description="With explain=true: BM25 score, rank and each matched term's contribution (query terms "
+        "and expansion terms apart); dense cosine, rank and best chunk; fused score and rank (hybrid).",
+        examples=[{"lexical": {"score": 7.1, "rank": 2, "matched_terms": {"refund": 3.2}, "expansion_terms": {},
+                               "expansion_part": 0.0},
+                   "dense": {"score": 0.61, "rank": 1, "chunk_id": "CASE-000123#0"},
+                   "fused": {"score": 0.93, "rank": 1}}])
 
 
 class EntityHitOut(BaseModel):
@@ -78,6 +93,15 @@ class SearchResponse(BaseModel):
                                          examples=[["topic-refund"]])
     entities: EntityGroup | None = Field(None, description="With entities=true: customers, products and employees "
                                          "named like the query (name, Chinese name, SKU, e-mail), best first.")
+    sort: SortOrder = Field("relevance", examples=["relevance"])
+    did_you_mean: str | None = Field(None, description="The corrected query that was searched, when spelling "
+                                     "corrections were applied (spellcheck=true).", examples=["refund policy"])
+    corrections: list[dict[str, Any]] = Field(
+        default_factory=list, description="Each corrected word: term, correction, edit distance, corpus frequency.",
+        examples=[[{"term": "refnud", "correction": "refund", "distance": 1, "frequency": 412}]])
+    explain: dict[str, Any] | None = Field(
+        None, description="With explain=true: the text searched, its analysed terms, the filters, expansion and "
+        "corrections applied, and the fusion method, weights and depth.")
     hits: list[SearchHit]
 
 
@@ -106,6 +130,10 @@ def search(
                                                "descendants; other text matches topic names by containment.")] = None,
     category: Annotated[list[str] | None, _values("Only items about a product of this category (uid or label, "
                                                   "descendants included; other text by containment).")] = None,
+    tier: Annotated[list[str] | None, _values("Only cases of customers in this mined value tier "
+                                              "(platinum, gold, silver, bronze; from `kcrm mine`).")] = None,
+    churn_risk: Annotated[list[str] | None, _values("Only cases of customers at this mined churn-risk level "
+                                                    "(from `kcrm mine`).")] = None,
     date_from: Annotated[str | None, Query(description="Items dated on or after (YYYY, YYYY-MM or YYYY-MM-DD).",
                                            examples=["2024-01"])] = None,
     date_to: Annotated[str | None, Query(description="Items dated on or before (YYYY, YYYY-MM or YYYY-MM-DD).",
@@ -115,13 +143,21 @@ def search(
                                               "concepts q names to the lexical query.")] = True,
     entities: Annotated[bool, Query(description="Add matching customers, products and employees "
                                                 "from the graph as a separate group.")] = False,
+    sort: Annotated[SortOrder, Query(description="relevance (default) or date: the matching items newest first.")]
+    = "relevance",
+    explain: Annotated[bool, Query(description="Say why each hit ranked where it did (scores, ranks, matched "
+                                               "terms, fusion) and what was applied to the query.")] = False,
+    spellcheck: Annotated[bool, Query(description="Correct words the index does not know to close, frequent ones "
+                                                  "it does (see did_you_mean).")] = True,
 ) -> SearchResponse:
     started = time.perf_counter()
     filters = make_filter({"status": status, "priority": priority, "language": language, "product": product,
-                           "customer": customer, "topic": topic, "category": category}, date_from=date_from, date_to=date_to)
+                           "customer": customer, "topic": topic, "category": category, "tier": tier,
+                           "churn_risk": churn_risk}, date_from=date_from, date_to=date_to)
     groups = principal.visible_groups()
     page = state.require_search().page(q, k=k, types=set(type) if type else None, mode=mode, filters=filters,
-                                       facets=facets, expand=expand, groups=groups)
+                                       facets=facets, expand=expand, sort=sort, explain=explain, spellcheck=spellcheck,
+                                       groups=groups)
     group = None
     if entities:
         found = find_entities(state.graph, page.text, limit=k, groups=groups)
@@ -133,7 +169,9 @@ def search(
         filters=page.filters.as_dict(), facets=page.facets,
         expanded_terms=list(page.expansion.labels) if page.expansion else [],
         expanded_concepts=list(page.expansion.concepts) if page.expansion else [],
-        entities=group,
+        entities=group, sort=sort, did_you_mean=page.did_you_mean,
+        corrections=[asdict(c) for c in page.corrections], explain=page.explain,
         hits=[SearchHit(uid=h.uid, type=h.type, title=h.title, snippet=h.snippet, score=round(h.score, 4),
-                        language=h.language, meta=h.meta) for h in page.hits],
+                        language=h.language, meta=h.meta, facts=graph_facts(h.meta), explain=h.explain)
+              for h in page.hits],
     )

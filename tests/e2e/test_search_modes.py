@@ -71,9 +71,12 @@ def test_unknown_mode_is_a_problem(api: httpx.Client) -> None:
 
 
 def test_reindex_published_both_indexes_from_the_same_graph_state(e2e_settings, loaded) -> None:
-    dense = json.loads((e2e_settings.index_dir / "manifest.json").read_text())
+    top = json.loads((e2e_settings.index_dir / "manifest.json").read_text())
+    dense = json.loads((e2e_settings.index_dir / "dense" / "manifest.json").read_text())
     lexical = json.loads((e2e_settings.lexical_index_dir / "manifest.json").read_text())
-    assert lexical["format"] == "kcrm-lexical-index" and lexical["watermark"] == dense["watermark"]
+    assert top["format"] == "kcrm-search-generation"
+    assert lexical["format"] == "kcrm-lexical-index" and lexical["watermark"] == dense["watermark"] == top["watermark"]
+    assert (top["dense"]["build_id"], top["lexical"]["build_id"]) == (dense["build_id"], lexical["build_id"])
     assert lexical["counts"]["items"] == dense["counts"]["items"] > 0
 
 

@@ -84,3 +84,21 @@ def test_shipped_taxonomy_translates_refund_both_ways() -> None:
     assert "Refund" in expander.expand("退款").labels
     assert len({c.uid for c in load_concepts()}) >= len(expander.expand("refund").concepts) > 0
     assert np.isfinite(expander.weight)
+
+
+def test_a_language_the_query_cannot_reach_is_placed_by_rank_among_its_matches() -> None:
+    import numpy as np
+
+    from kcrm.search.expansion import Expansion, expanded_scores
+
+    # records 0-5 Chinese (the query's own words match them, flat scores); 6-8 English (expansion only)
+    base = np.array([10.0, 9.9, 9.8, 9.7, 9.6, 9.5, 0.0, 0.0, 0.0])
+    extra = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 3.0, 1.0, 2.0])
+    groups = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0])
+    expansion = Expansion(("topic-refund",), ("Refund",), 0.5, ("refund",))
+    plain = expanded_scores(lambda q: base, lambda t: extra, "退款", expansion)
+    assert np.argsort(-plain)[:6].tolist() == [0, 1, 2, 3, 4, 5]  # without groups: every English hit last
+    mixed = expanded_scores(lambda q: base, lambda t: extra, "退款", expansion, groups=groups)
+    assert np.argsort(-mixed, kind="stable").tolist()[:9] == [0, 1, 6, 2, 3, 8, 4, 5, 7]
+    reached = expanded_scores(lambda q: base, lambda t: extra, "退款", expansion, groups=np.ones(9, dtype=int))
+    assert np.allclose(reached, plain)  # one language: nothing changes

@@ -300,3 +300,15 @@ def test_query_terms_mix_english_words_and_chinese_bigrams() -> None:
     assert {"refund", "please", "路由器", "路由", "由器"} <= set(terms)
     assert "the" not in terms
     assert terms[0] in ("refund", "please")
+
+
+class TestHnswVectorIndex(VectorIndexContract):
+    """The same contract for the approximate kind used above KCRM_SEARCH_EXACT_LIMIT."""
+
+    def make_index(self, dim: int, name: str) -> FaissVectorIndex:
+        return FaissVectorIndex(dim, name, kind="hnsw")
+
+    def load_index(self, directory: Path, expect: HashingEmbedder | None = None) -> FaissVectorIndex:
+        index = FaissVectorIndex.load(directory, expect=expect)
+        assert index.kind == "hnsw"
+        return index
