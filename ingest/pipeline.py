@@ -387,12 +387,18 @@ def unfinished_run(path: Path, options: IngestOptions, ingest_dir: Path) -> str 
     return None if options.dry_run else find_unfinished(ingest_dir, run_key_for(path, options))
 
 
+AfterLoad = Callable[[list[Record]], dict[str, Any]]
+
+
 def ingest_path(path: Path, ontology: Ontology, graph: Graph | None, options: IngestOptions, run_dir: Path,
-                run_id: str | None = None, on_progress: ProgressHook | None = None) -> IngestResult:
+                run_id: str | None = None, on_progress: ProgressHook | None = None,
+                after_load: AfterLoad | None = None) -> IngestResult:
     """Ingest a file or directory; the report, quarantine and journal are written to `run_dir`.
 
     When `run_dir` already holds an unfinished journal the run resumes it: batches committed
     with the same content are skipped, the rest written (see `kcrm.ingest.journal`).
+    `after_load` (entity linking, classification) runs on the accepted records once every batch
+    has committed and before the journal says `done`, so a run killed during it redoes it on resume.
     """
     run = IngestRun(path, ontology, graph, options, run_id or new_run_id(), on_progress)
     if not options.dry_run:
@@ -407,6 +413,12 @@ def ingest_path(path: Path, ontology: Ontology, graph: Graph | None, options: In
                                source=run.result.source, pid=os.getpid())
     try:
         run.execute()
+        if after_load is not None and not options.dry_run and run.records:
+            if on_progress:
+                on_progress("enrich", len(run.records))
+            run.result.enriched = after_load(run.records)
+            if run.journal is not None:
+                run.journal.append("enriched", **run.result.enriched)
     except IngestError as exc:  # the input is wrong: resuming would fail the same way
         if run.journal is not None:
             run.journal.append("done", ok=False, error=str(exc))

@@ -53,6 +53,7 @@ class IngestResult:
     quarantine_path: Path | None = None
     resumed: dict[str, Any] | None = None
     index_stale: bool | None = None
+    enriched: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,6 +77,7 @@ class IngestResult:
             "deleted": self.deleted, "graph": load,
             **({"resumed": self.resumed} if self.resumed is not None else {}),
             **({"index_stale": self.index_stale} if self.index_stale is not None else {}),
+            **({"enriched": self.enriched} if self.enriched is not None else {}),
             "report": str(self.report_path) if self.report_path else None,
             "quarantine": str(self.quarantine_path) if self.quarantine_path else None,
         }

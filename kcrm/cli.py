@@ -399,5 +399,23 @@ def eval_experts(
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         typer.echo(f"figures written to {json_out}")
 
+
+@app.command("link")
+def link_command() -> None:
+    """Link every case and document to the customers, products, policies, rules and employees it names."""
+    from kcrm import workflows
+
+    settings = _settings()
+    try:
+        graph = workflows.open_graph(settings)
+        try:
+            stats = workflows.link(settings, graph)
+        finally:
+            graph.close()
+    except KcrmError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+
+
 if __name__ == "__main__":
     app()

@@ -61,6 +61,13 @@ def load_records(settings: Settings, graph: Graph, directory: Path, progress: bo
     return report
 
 
+def link(settings: Settings, graph: Graph) -> dict[str, object]:
+    """Link every case and document of the graph to the entities it mentions (idempotent)."""
+    from kcrm.ingest.linking import Linker
+
+    return Linker(graph, batch_size=settings.load_batch_size, ner_model=settings.ner_model).link().as_dict()
+
+
 def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path:
     """Rebuild the search index from the graph and swap it in atomically."""
     return build_search_index(settings, graph, progress=progress)
@@ -88,8 +95,13 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
     options = IngestOptions(fmt=fmt, mapping=mapping, encoding=encoding, source=source, dry_run=dry_run, prune=prune,
                             progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings))
     run_id = run_id or unfinished_run(path, options, settings.data_dir / "ingest") or new_run_id()
+    after_load = None
+    if graph is not None and not dry_run and settings.ingest_enrich:
+        from kcrm.ingest.enrich import enricher
+
+        after_load = enricher(graph, settings.ner_model)
     result = ingest_path(path, ontology, graph, options, settings.data_dir / "ingest" / run_id, run_id=run_id,
-                         on_progress=on_progress)
+                         on_progress=on_progress, after_load=after_load)
     if graph is not None and not dry_run:
         freshness = index_freshness(settings, graph)
         result.index_stale = freshness.stale if freshness.index_watermark is not None else None
