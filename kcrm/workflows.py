@@ -68,6 +68,25 @@ def link(settings: Settings, graph: Graph) -> dict[str, object]:
     return Linker(graph, batch_size=settings.load_batch_size, ner_model=settings.ner_model).link().as_dict()
 
 
+def topic_model_path(settings: Settings) -> Path:
+    """Where the trained topic classifier is kept between runs."""
+    return settings.data_dir / "models" / "topics.pkl"
+
+
+def classify(settings: Settings, graph: Graph) -> dict[str, object]:
+    """File every case and document under its topics (CLASSIFIED_AS edges; idempotent)."""
+    from kcrm.ingest.topics import TopicClassifier
+
+    return TopicClassifier(graph, topic_model_path(settings), batch_size=settings.load_batch_size).classify().as_dict()
+
+
+def evaluate_topics(settings: Settings, graph: Graph, held_out: float = 0.2, seed: int = 42) -> dict[str, object]:
+    """Topic classification accuracy on held-out labelled texts against the majority baseline."""
+    from kcrm.ingest.topics import TopicClassifier
+
+    return TopicClassifier(graph, topic_model_path(settings)).evaluate(held_out, seed)
+
+
 def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path:
     """Rebuild the search index from the graph and swap it in atomically."""
     return build_search_index(settings, graph, progress=progress)
@@ -99,7 +118,7 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
     if graph is not None and not dry_run and settings.ingest_enrich:
         from kcrm.ingest.enrich import enricher
 
-        after_load = enricher(graph, settings.ner_model)
+        after_load = enricher(graph, topic_model_path(settings), settings.ner_model)
     result = ingest_path(path, ontology, graph, options, settings.data_dir / "ingest" / run_id, run_id=run_id,
                          on_progress=on_progress, after_load=after_load)
     if graph is not None and not dry_run:
