@@ -19,6 +19,7 @@ from typing import Any
 
 from kcrm.ingest import native
 from kcrm.ingest.batches import BatchWriter, plan_batches
+from kcrm.ingest.dedupe import MergeRecord, find_merges, fold, write_merges
 from kcrm.ingest.journal import Journal, find_unfinished, run_key
 from kcrm.ingest.mapper import RowMapper
 from kcrm.ingest.mapping import MappingFile, SourceMap, load_mapping
@@ -60,6 +61,7 @@ class IngestOptions:
     prune: bool = False
     progress: bool = False
     batch_size: int = 500
+    resolve_threshold: float | None = 90.0
 
 
 @dataclass
@@ -108,6 +110,7 @@ class IngestRun:
         self._bar: tqdm | None = None
         self._rows = 0
         self.journal: Journal | None = None
+        self.merges: list[MergeRecord] = []
 
     def _plan(self, path: Path, relative: str, single: bool) -> _Plan:
         source_map = self.mapping.source_for(relative) if self.mapping else None
@@ -147,6 +150,7 @@ class IngestRun:
             self._bar = bar
             for (fmt, _), members in groups.items():
                 self._read_group(fmt, members)
+        self._resolve_duplicates()
         self._check_references()
         self.result.records, self.result.links = len(self.records), len(self.links)
         if not self.options.dry_run:
@@ -278,6 +282,15 @@ class IngestRun:
         if outcome is not None:
             outcome.rejected += 1
 
+    def _resolve_duplicates(self) -> None:
+        """Fold customers that the graph already has from another source into those nodes."""
+        if self.graph is None or self.options.resolve_threshold is None:
+            return
+        self.merges = find_merges(self.graph, self.ontology, self.records, self.result.source,
+                                  self.options.resolve_threshold)
+        self.records, self.links = fold(self.records, self.links, self.merges)
+        self.result.merged = [m.as_dict() for m in self.merges]
+
     def _existing(self, wanted: dict[str, set[str]]) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()
         if self.graph is None:
@@ -341,6 +354,10 @@ class IngestRun:
             self.journal.append("plan", batches=len(batches), records=len(self.records), links=len(self.links))
         writer = BatchWriter(self.graph, self.ontology, self.result.source, self.journal)
         skipped = writer.write_all(batches, report, progress=self.options.progress)
+        if self.merges:
+            changed = write_merges(self.graph, self.ontology, self.merges)
+            if self.journal is not None:
+                self.journal.append("merges", merged=len(self.merges), nodes_changed=changed)
         if self.result.resumed is not None:
             self.result.resumed["skipped_batches"] = skipped
             self.result.resumed["batches"] = len(batches)

@@ -112,7 +112,8 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
     if graph is not None and not dry_run:
         apply_schema(graph, ontology)
     options = IngestOptions(fmt=fmt, mapping=mapping, encoding=encoding, source=source, dry_run=dry_run, prune=prune,
-                            progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings))
+                            progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings),
+                            resolve_threshold=settings.resolve_threshold)
     run_id = run_id or unfinished_run(path, options, settings.data_dir / "ingest") or new_run_id()
     after_load = None
     if graph is not None and not dry_run and settings.ingest_enrich:
