@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from kcrm.config import Settings
 from kcrm.ingest.directory import load_directory
 from kcrm.kg.connection import Graph, connect
-from kcrm.kg.loader import GraphLoader, LoadReport
+from kcrm.kg.loader import LoadReport
 from kcrm.kg.schema import apply_schema
 from kcrm.kg.server import ensure_neo4j
 from kcrm.ontology.model import load_ontology
@@ -50,8 +50,8 @@ def load_records(settings: Settings, graph: Graph, directory: Path, progress: bo
     """Apply the ontology's schema, then load a directory of records; write the report file."""
     ontology = load_ontology()
     apply_schema(graph, ontology)
-    loader = GraphLoader(graph, ontology, batch_size=settings.load_batch_size, progress=progress)
-    report = load_directory(directory, loader)
+    report = load_directory(graph, ontology, directory, settings.data_dir / "ingest",
+                            batch_size=settings.load_batch_size, progress=progress)
     report_dir = settings.data_dir / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
