@@ -27,9 +27,8 @@ log = logging.getLogger(__name__)
 
 RESOLVED_CLASS = "Customer"
 GRAPH_CANDIDATES = """
-MATCH (c:`{label}`) WHERE coalesce(c.source, '') <> $source AND NOT c.uid IN $uids
-RETURN c.uid AS uid, c.name AS name, c.nameZh AS nameZh, c.altLabels AS altLabels, c.email AS email,
-       c.phone AS phone, c.source AS source
+MATCH (c:`{label}`) WHERE NOT c.uid IN $uids AND coalesce(c['source'], '') <> $source
+RETURN c.uid AS uid, properties(c) AS props
 """
 KEPT_NODES = "MATCH (c:`{label}`) WHERE c.uid IN $uids RETURN c.uid AS uid, properties(c) AS props"
 WRITE_MERGES = """
@@ -85,7 +84,7 @@ def find_merges(graph: Graph, ontology: Ontology, records: list[Record], source:
     rows = graph.read(GRAPH_CANDIDATES.format(label=label), source=source, uids=[r.uid for r in incoming])
     if not rows:
         return []
-    existing = [_candidate(row["uid"], row, row["source"] or "") for row in rows]
+    existing = [_candidate(row["uid"], row["props"], row["props"].get("source") or "") for row in rows]
     by_uid = {r.uid: r for r in incoming}
     candidates = existing + [_candidate(r.uid, r.props, source) for r in incoming]
     merges = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from contextlib import nullcontext
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -176,7 +177,7 @@ class EntityRuler:
         for lang, nlp in self.pipelines.items():
             positions = [i for i, chosen in enumerate(langs) if chosen == lang]
             texts = (items[i][0] for i in positions)
-            with _JIEBA_LOCK if lang == "zh" else _nolock():
+            with _JIEBA_LOCK if lang == "zh" else nullcontext():  # jieba's dictionary is global state
                 for position, doc in zip(positions, nlp.pipe(texts, batch_size=batch_size)):
                     results[position] = self._mentions(doc)
         if self.ner is not None:
@@ -196,14 +197,6 @@ class EntityRuler:
                 found.append(Mention(term.uid, term.type, ent.text, ent.start_char, ent.end_char, CONFIDENCE["ner"],
                                      method="ner"))
         return found
-
-
-class _nolock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _pipeline_for(text: str, language: str | None) -> str:
