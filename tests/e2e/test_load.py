@@ -75,3 +75,36 @@ def test_invalid_records_are_rejected_precisely_and_valid_ones_kept(loaded, grap
         assert _counts(graph) == (before[0] + 1, before[1])
     finally:
         graph.write("MATCH (c:Customer) WHERE c.uid STARTS WITH 'TEST-' DETACH DELETE c")
+
+
+def test_reloading_a_changed_customer_replaces_source_properties_and_keeps_mined_ones(loaded, graph, e2e_settings,
+                                                                                      tmp_path: Path) -> None:
+    from kcrm.kg.mining.writeback import SET_CUSTOMERS, SOURCE, graph_names
+    from kcrm.ontology.model import load_ontology
+
+    def write(props: dict) -> None:
+        record = {"type": "Customer", "uid": "TEST-MINED-1", "props": props}
+        (tmp_path / "customers.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+    node = "MATCH (c:Customer {uid: 'TEST-MINED-1'}) RETURN properties(c) AS p"
+    try:
+        write({"name": "Mined Co", "language": "en", "city": "Oslo", "country": "Norway"})
+        assert workflows.load_records(e2e_settings, graph, tmp_path).created["Customer"] == 1
+        # what `kcrm mine` writes, with its own statement
+        graph.write(SET_CUSTOMERS.format(**graph_names(load_ontology())), source=SOURCE, now="2026-01-02T03:04:05+00:00",
+                    rows=[{"uid": "TEST-MINED-1", "props": {"valueTier": "gold", "churnRisk": 0.42, "loyal": True}}])
+        write({"name": "Mined Company", "language": "en", "country": "Sweden"})
+        report = workflows.load_records(e2e_settings, graph, tmp_path)
+        assert report.updated["Customer"] == 1 and not report.rejected
+        props = graph.read(node)[0]["p"]
+        assert props["name"] == "Mined Company" and props["country"] == "Sweden"
+        assert "city" not in props  # the source dropped it: gone
+        assert (props["valueTier"], props["churnRisk"], props["loyal"]) == ("gold", 0.42, True)  # mined: kept
+        assert props["computedBy"] == SOURCE and props["computedAt"] == "2026-01-02T03:04:05+00:00"
+        assert props["sourceKeys"] == ["country", "language", "name"]
+        assert workflows.load_records(e2e_settings, graph, tmp_path).unchanged["Customer"] == 1
+        journals = sorted((e2e_settings.data_dir / "ingest").glob("load-*/journal.jsonl"))
+        events = [json.loads(line)["event"] for line in journals[-1].read_text(encoding="utf-8").splitlines()]
+        assert events[0] == "start" and "batch" in events and events[-1] == "done"
+    finally:
+        graph.write("MATCH (c:Customer {uid: 'TEST-MINED-1'}) DETACH DELETE c")

@@ -13,12 +13,15 @@ def test_names_are_normalised_without_width_case_punctuation_or_legal_form() -> 
     assert is_chinese("上海电气 SH") and not is_chinese("Acme 上海")
 
 
-def test_similarity_compares_chinese_by_characters_and_never_across_scripts() -> None:
+def test_similarity_compares_chinese_by_characters_and_across_scripts_through_pinyin() -> None:
     assert name_similarity("上海电气集团股份有限公司", "上海电气集团有限公司") == 100.0
     assert 80 <= name_similarity("武汉正和职业技术学院", "武汉正和职业学院") < 100
     assert name_similarity("北京华信科技", "深圳腾飞贸易") < 30
     assert name_similarity("Trading ACME Ltd", "acme trading limited") == 100.0
-    assert name_similarity("ACME Trading", "艾克米贸易") == 0.0
+    assert name_similarity("ACME Trading", "艾克米贸易") < 60
+    assert name_similarity("Huawei", "华为技术有限公司".replace("技术", "")) == 100.0
+    assert name_similarity("Haier Group", "海尔集团") == 100.0
+    assert name_similarity("Li", "李") == 0.0  # too short to say
 
 
 def test_keys_merge_first_and_names_only_above_the_threshold() -> None:
@@ -45,3 +48,20 @@ def test_clusters_close_transitively_onto_the_first_record() -> None:
                   Candidate("B", "Beta", email="a@alpha.example", phone="+47 22 33 44 55"),
                   Candidate("C", "Gamma", phone="+47 22334455")]
     assert {(m.keep, m.merged, m.rule) for m in resolve(candidates)} == {("A", "B", "email"), ("A", "C", "phone")}
+
+
+def test_aliases_match_translations_and_one_source_never_merges_with_itself() -> None:
+    candidates = [
+        Candidate("CRM-1", "Wuhan Zhenghe Vocational College", source="crm", aliases=("武汉正和职业技术学院",)),
+        Candidate("ERP-1", "武汉正和职业技术学院", source="erp"),
+        Candidate("ERP-2", "武汉正和职业技术学院分校", source="erp"),
+        Candidate("CRM-2", "Haier Group", source="crm"),
+        Candidate("ERP-3", "海尔集团公司", source="erp"),
+    ]
+    merges = {(m.keep, m.merged): (m.rule, m.score) for m in resolve(candidates, distinct_sources=True)}
+    assert merges[("CRM-1", "ERP-1")] == ("name", 100.0)
+    assert merges[("CRM-2", "ERP-3")][0] == "name"
+    assert not any(m[1] == "ERP-2" for m in merges)  # ERP-1 already holds the erp place in that cluster
+    same_source = [Candidate("A", "Acme Ltd", source="s"), Candidate("B", "ACME Limited", source="s")]
+    assert resolve(same_source, distinct_sources=True) == []
+    assert len(resolve(same_source)) == 1
