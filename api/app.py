@@ -15,6 +15,7 @@ from kcrm.api.routes import insights
 from kcrm.api.routes import ingest
 from kcrm.api.routes import analytics
 from kcrm.api.routes import taxonomy
+from kcrm.api.routes import campaigns
 from kcrm.api.state import build_state
 from kcrm.config import Settings, get_settings
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(analytics.router)
     app.include_router(taxonomy.router)
+    app.include_router(campaigns.router)
     for module in (experts, customers, entities, assist):
         app.include_router(module.router)
     return app

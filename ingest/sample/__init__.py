@@ -25,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from kcrm.ingest.sample.campaigns import build_campaigns
 from kcrm.ingest.sample.cases import CaseContext, build_cases, region_matches
 from kcrm.ingest.sample.catalog import CHANNELS, PRODUCTS, SEGMENTS, TOPICS, ProductRow
 from kcrm.ingest.sample.common import SCENARIO_KINDS, TEXT_KEYS, Record, iso, record, rel_from, rel_to
@@ -45,7 +46,7 @@ GENERATOR = "kcrm.ingest.sample"
 FILES = {"Customer": "customers.jsonl", "Product": "products.jsonl", "Policy": "policies.jsonl",
          "IndustryRule": "industry_rules.jsonl", "Employee": "employees.jsonl", "SupportCase": "support_cases.jsonl",
          "Document": "documents.jsonl", "Segment": "segments.jsonl", "Channel": "channels.jsonl",
-         "Transaction": "transactions.jsonl"}
+         "Transaction": "transactions.jsonl", "Campaign": "campaigns.jsonl"}
 TEXTS = {"en": {**TEXT_EN_A, **TEXT_EN_B}, "zh": {**TEXT_ZH_A, **TEXT_ZH_B}}
 # product category -> e-mail local parts of the staff who own products in it
 _PRODUCT_OWNERS = {
@@ -217,6 +218,7 @@ def build_sample(seed: int = 42) -> dict[str, list[Record]]:
         "IndustryRule": [r for r in regulation_records if r["type"] == "IndustryRule"],
         "SupportCase": cases,
         "Document": build_documents(_stream(seed, "documents"), doc_ctx),
+        "Campaign": build_campaigns(_stream(seed, "campaigns"), customers),
     }
 
 

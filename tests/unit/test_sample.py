@@ -23,7 +23,8 @@ from kcrm.ontology.taxonomy import leaf_concepts, load_concepts
 MINIMUMS = {"Customer": 300, "Product": 60, "Policy": 25, "IndustryRule": 25, "Employee": 40, "SupportCase": 3000,
             "Document": 150, "Segment": 6, "Channel": 5, "Transaction": 6000}
 PREFIXES = {"Customer": "CUS-", "Product": "PRD-", "Policy": "POL-", "IndustryRule": "RULE-", "Employee": "EMP-",
-            "SupportCase": "CASE-", "Document": "DOC-", "Segment": "SEG-", "Channel": "CH-", "Transaction": "TXN-"}
+            "SupportCase": "CASE-", "Document": "DOC-", "Segment": "SEG-", "Channel": "CH-", "Transaction": "TXN-",
+            "Campaign": "CMP-"}
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 Data = dict[str, list[dict[str, Any]]]
