@@ -17,6 +17,7 @@ from kcrm.errors import BadQuery
 from kcrm.kg.connection import Graph
 from kcrm.kg.customer360 import Customer360, customer_360
 from kcrm.kg.experts import DOC, SEARCH_DEPTH, ExpertFinder, ExpertQuery, RankedExpert, Searcher
+from kcrm.kg.static_cache import cached
 from kcrm.ontology.model import load_ontology
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,10 @@ class CaseAssistant:
         self.graph = graph
         self.searcher = searcher
 
+    def dictionary(self) -> dict[str, tuple[str, str]]:
+        """The product and customer name dictionary (cached until ingest changes the graph)."""
+        return cached(self.graph, "entity_dictionary", lambda: build_dictionary(self.graph.read(DICTIONARY_QUERY)))
+
     def similar(self, hits: list[Any], n: int) -> tuple[list[SimilarCase], dict[str, list[dict[str, Any]]]]:
         """The n most similar resolved or closed cases among `hits`, best first, and the rules governing each."""
         scores = {h.uid: h.score for h in hits if h.type == CASE}
@@ -168,7 +173,7 @@ class CaseAssistant:
         rules = merge_rules(case_rules, customer.rules if customer else [])
         experts = ExpertFinder(self.graph, self.searcher).find(
             ExpertQuery(q=text, customer=customer_uid, k=n_experts), hits=hits)
-        entities = match_entities(text, build_dictionary(self.graph.read(DICTIONARY_QUERY)))
+        entities = match_entities(text, self.dictionary())
         log.debug("assist: %d similar cases, %d rules, %d entities", len(similar), len(rules), len(entities))
         return AssistResult(similar_cases=similar, rules=rules, experts=experts.experts, topics=experts.topics,
                             entities=entities, customer=customer)
