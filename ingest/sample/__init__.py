@@ -32,7 +32,7 @@ from kcrm.ingest.sample.common import SCENARIO_KINDS, TEXT_KEYS, Record, iso, re
 from kcrm.ingest.sample.docs import DocContext, build_documents
 from kcrm.ingest.sample.orders import Order, build_orders
 from kcrm.ingest.sample.people import Customer, Employee, build_customers, build_employees
-from kcrm.ingest.sample.policies import POLICIES, Regulation
+from kcrm.ingest.sample.policies import JURISDICTION_OF_REGION, POLICIES, Regulation
 from kcrm.ingest.sample.rules import RULES
 from kcrm.ingest.sample.text_en import TEXT_EN_A
 from kcrm.ingest.sample.text_en2 import TEXT_EN_B
@@ -167,7 +167,7 @@ def _regulation_records(uid_of_model: dict[str, str]) -> list[Record]:
     for reg in (*POLICIES, *RULES):
         if reg.kind == "Policy":
             props = {"title": reg.title, "text": reg.text, "effectiveFrom": reg.effective_from,
-                     "language": reg.language}
+                     "language": reg.language, "jurisdiction": JURISDICTION_OF_REGION[reg.region]}
         else:
             props = {"title": reg.title, "text": reg.text, "jurisdiction": reg.jurisdiction, "industry": reg.industry,
                      "language": reg.language}

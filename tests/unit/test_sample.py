@@ -292,3 +292,11 @@ def test_rules_and_policies_apply_where_they_should(data: Data) -> None:
     for reg in [*data["Policy"], *data["IndustryRule"]]:
         assert _ends(reg, "HAS_TOPIC") and _ends(reg, "APPLIES_TO"), reg["uid"]
         assert len(reg["props"]["text"]) > 150
+
+
+def test_policies_carry_the_jurisdiction_of_their_region(data: Data) -> None:
+    from kcrm.ingest.sample.policies import JURISDICTION_OF_REGION, POLICIES
+
+    written = {rec["uid"]: rec["props"].get("jurisdiction") for rec in data["Policy"]}
+    assert written == {p.uid: JURISDICTION_OF_REGION[p.region] for p in POLICIES}
+    assert {"中国大陆", "International (excluding China)", "Global"} <= set(written.values())
