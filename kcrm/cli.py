@@ -415,13 +415,15 @@ def eval_experts(
     held_out: Annotated[bool, typer.Option(help="Also hide RESOLVED_BY of 10% of the graph's resolved cases (in "
                                                 "memory) and rank experts from their text.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed of the held-out sample.")] = 7,
+    rolling: Annotated[bool, typer.Option(help="Also rank each test question from everything posted before it "
+                                               "(slower: one history per question).")] = True,
 ) -> None:
-    """MRR@10 and P@1 of kcrm's expert ranking and two baselines on forum threads, split by time."""
+    """MRR@10 and P@1 of kcrm's expert ranking and the baselines on forum threads, split by time."""
     from kcrm.eval_experts import evaluate_forums, format_report
 
     settings = _settings()
     try:
-        report = evaluate_forums(dataset, progress=sys.stderr.isatty())
+        report = evaluate_forums(dataset, progress=sys.stderr.isatty(), rolling=rolling)
     except KcrmError as exc:
         _fail(exc)
     if held_out:
