@@ -78,10 +78,11 @@ def campaign_targets(
 
     Customers sent the same promotion recently are excluded; valuable low responders are flagged
     for review rather than dropped; every decision carries its reason. `kcrm mine campaign UID`
-    writes the same decisions into the graph as TARGETS edges.
+    writes the same decisions into the graph as TARGETS edges. Only customers the caller may see
+    are decided on and counted.
     """
     policy = policy_from_settings(state.settings, recent_days, min_received, low_response_rate, valuable_tiers)
-    result = target_campaign(state.graph, load_ontology(), uid, policy)
+    result = target_campaign(state.graph, load_ontology(), uid, policy, principal)
     chosen = [d for d in result.decisions if decision is None or d.decision == decision]
     return TargetsResponse(**result.summary(), total=len(chosen), offset=offset, limit=limit,
                            items=[TargetItem(**d.as_dict()) for d in chosen[offset:offset + limit]])

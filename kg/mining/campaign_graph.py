@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
+from kcrm.access import SYSTEM, Principal
 from kcrm.config import Settings
 from kcrm.errors import EntityNotFound, MiningInputError, OntologyError
 from kcrm.kg.connection import Graph
@@ -30,7 +31,10 @@ from kcrm.ontology.model import Ontology
 log = logging.getLogger(__name__)
 
 READ_CAMPAIGN = "MATCH (k:`{campaign}` {{uid: $uid}}) RETURN k {{.uid, .name, .promotion, .launchedAt, .status}} AS k"
-READ_CANDIDATES = "MATCH (c:`{customer}`) RETURN c.uid AS uid, c.name AS name, c.valueTier AS tier ORDER BY uid"
+READ_CANDIDATES = """
+MATCH (c:`{customer}`)
+RETURN c.uid AS uid, c.name AS name, c.valueTier AS tier, c.accessGroups AS groups ORDER BY uid
+"""
 READ_RECEIPTS = """
 MATCH (c:`{customer}`)-[r:`{received}`]->(k:`{campaign}`)
 WHERE k.uid <> $uid AND r.sentAt IS NOT NULL
@@ -82,13 +86,13 @@ def read_campaign(graph: Graph, ontology: Ontology, uid: str) -> Campaign:
                     launched_at=to_datetime(k["launchedAt"]), status=k.get("status"))
 
 
-def target_campaign(graph: Graph, ontology: Ontology, uid: str,
-                    policy: TargetingPolicy = TargetingPolicy()) -> TargetingResult:
-    """Decide for every customer in the graph whether campaign `uid` should go to them (reads only)."""
+def target_campaign(graph: Graph, ontology: Ontology, uid: str, policy: TargetingPolicy = TargetingPolicy(),
+                    principal: Principal = SYSTEM) -> TargetingResult:
+    """Decide for every customer `principal` may see whether campaign `uid` should go to them (reads only)."""
     names = campaign_names(ontology)
     campaign = read_campaign(graph, ontology, uid)
     candidates = [Candidate(r["uid"], r["name"] or r["uid"], r["tier"])
-                  for r in graph.read(READ_CANDIDATES.format(**names))]
+                  for r in graph.read(READ_CANDIDATES.format(**names)) if principal.can_see(r["groups"])]
     receipts = [Receipt(r["customer"], r["campaign"], r["promotion"] or "", to_datetime(r["sentAt"]),
                         bool(r["responded"])) for r in graph.read(READ_RECEIPTS.format(**names), uid=uid)]
     result = select_targets(campaign, candidates, receipts, policy)

@@ -115,3 +115,24 @@ def test_sample_campaigns_repeat_promotions_and_leave_the_planned_ones_unsent() 
     assert len(set(promotions)) < len(promotions)
     responses = [rel["props"]["responded"] for r in sent for rel in r["rels"]]
     assert 0.1 < sum(responses) / len(responses) < 0.5
+
+
+def test_target_campaign_decides_only_for_customers_the_caller_may_see() -> None:
+    from kcrm.access import Principal
+    from kcrm.kg.mining.campaign_graph import target_campaign
+    from kcrm.ontology.model import load_ontology
+
+    class Graph:
+        """Answers the three reads of `target_campaign` from fixed rows."""
+
+        def read(self, cypher: str, **params):
+            if "launchedAt" in cypher and "RETURN k" in cypher:
+                return [{"k": {"uid": "CMP-9", "name": "x", "promotion": "p", "launchedAt": LAUNCH.isoformat()}}]
+            if "accessGroups" in cypher:
+                return [{"uid": "C1", "name": "A", "tier": "gold", "groups": ["sales-eu"]},
+                        {"uid": "C2", "name": "B", "tier": "gold", "groups": None}]
+            return []
+
+    agent = Principal(key_id="k", name="agent", groups=frozenset({"sales-cn"}))
+    assert [d.customer for d in target_campaign(Graph(), load_ontology(), "CMP-9", principal=agent).decisions] == ["C2"]
+    assert len(target_campaign(Graph(), load_ontology(), "CMP-9").decisions) == 2
