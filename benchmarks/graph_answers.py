@@ -1,5 +1,9 @@
 """Latency of Customer 360, case assist and expert finding (p50, p99) on an already loaded graph.
 
+Case assist and expert finding are also timed with the static-facts cache switched off
+(`kcrm.kg.static_cache.disabled`), calls interleaved with the cached ones so that both see the
+same machine load: the before/after of caching in one run.
+
 Uses the configured settings (KCRM_DATA_DIR, KCRM_NEO4J_BOLT_PORT, NEO4J_URI...): load the sample
 and `kcrm reindex` first. Baselines measured in the same process:
 - Customer 360 vs a single-node lookup of the same customer (one round trip that does nothing);
@@ -20,6 +24,7 @@ from pathlib import Path
 from kcrm import workflows
 from kcrm.config import get_settings
 from kcrm.kg.case_assist import CaseAssistant
+from kcrm.kg import static_cache
 from kcrm.kg.customer360 import customer_360
 from kcrm.kg.experts import ExpertFinder, ExpertQuery
 from kcrm.search.service import load_search_service
@@ -39,6 +44,23 @@ def timed(fn: Callable[[], object], n: int) -> dict[str, float]:
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
     return {"p50_ms": round(statistics.median(samples), 2), "p99_ms": round(samples[min(n - 1, int(n * 0.99))], 2)}
+
+
+def timed_pair(fn: Callable[[], object], n: int) -> tuple[dict[str, float], dict[str, float]]:
+    """p50/p99 of `fn` with the static cache on and off, the two interleaved call by call."""
+    fn()
+    on, off = [], []
+    for _ in range(n):
+        for samples, cache in ((on, True), (off, False)):
+            start = time.perf_counter()
+            if cache:
+                fn()
+            else:
+                with static_cache.disabled():
+                    fn()
+            samples.append((time.perf_counter() - start) * 1000)
+    return tuple({"p50_ms": round(statistics.median(s), 2),  # type: ignore[return-value]
+                  "p99_ms": round(sorted(s)[min(n - 1, int(n * 0.99))], 2)} for s in (on, off))
 
 
 def main() -> None:
@@ -64,6 +86,12 @@ def main() -> None:
         "experts": timed(lambda: ExpertFinder(graph, search).find(ExpertQuery(q=nxt(TEXTS))), args.n),
         "baseline_search_k200": timed(lambda: search.search(nxt(TEXTS), k=200), args.n),
     }
+    figures["case_assist_cached"], figures["case_assist_uncached"] = timed_pair(
+        lambda: CaseAssistant(graph, search).assist(nxt(TEXTS), customer_uid=nxt(customers)), args.n)
+    figures["experts_cached"], figures["experts_uncached"] = timed_pair(
+        lambda: ExpertFinder(graph, search).find(ExpertQuery(q=nxt(TEXTS))), args.n)
+    figures["ratio_assist_cached_vs_uncached_p50"] = round(figures["case_assist_cached"]["p50_ms"]
+                                                           / figures["case_assist_uncached"]["p50_ms"], 2)
     figures["ratio_360_vs_lookup_p50"] = round(figures["customer_360"]["p50_ms"]
                                                / figures["baseline_node_lookup"]["p50_ms"], 2)
     figures["ratio_assist_vs_search_p50"] = round(figures["case_assist"]["p50_ms"]

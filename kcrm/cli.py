@@ -287,7 +287,10 @@ def mine(
         graph = workflows.open_graph(settings)
         try:
             if clear:
-                typer.echo(json.dumps({"removed": remove_stale(graph, load_ontology())}))
+                from kcrm.kg.mining.campaign_graph import remove_targets
+
+                removed = {**remove_stale(graph, load_ontology()), "targets": remove_targets(graph, load_ontology())}
+                typer.echo(json.dumps({"removed": removed}))
                 return
             result = run_mining(graph, load_ontology(), config, progress=sys.stderr.isatty(),
                                 batch_size=settings.load_batch_size)
@@ -344,6 +347,48 @@ def mine_rules_command(
         typer.echo(f"{len(rules)} rules written to {json_out}")
 
 
+@mine_app.command("campaign")
+def mine_campaign_command(
+    uid: Annotated[str, typer.Argument(help="The campaign's uid, e.g. CMP-0010.")],
+    recent_days: Annotated[Optional[int], typer.Option(help="Exclude customers sent the same promotion within "
+                                                           "this many days (default KCRM_CAMPAIGN_RECENT_DAYS).")] = None,
+    min_received: Annotated[Optional[int], typer.Option(help="Campaigns received before a response rate counts.")] = None,
+    low_response_rate: Annotated[Optional[float], typer.Option(help="Response rate below which a customer is a low "
+                                                                      "responder.")] = None,
+    valuable_tiers: Annotated[Optional[str], typer.Option(help="Comma-separated tiers whose low responders are "
+                                                               "flagged for review, not dropped.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide and print; write nothing to the graph.")] = False,
+    show: Annotated[int, typer.Option(help="How many decisions of each kind to print.")] = 5,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write every decision to this JSON file.")] = None,
+) -> None:
+    """Campaign sanity: target a campaign's customers, skip recent repeats, flag valuable low responders."""
+    from kcrm import workflows
+    from kcrm.kg.mining.campaign_graph import policy_from_settings, target_campaign, write_targets
+    from kcrm.ontology.model import load_ontology
+
+    settings = _settings()
+    try:
+        policy = policy_from_settings(settings, recent_days, min_received, low_response_rate, valuable_tiers)
+        graph = workflows.open_graph(settings)
+        try:
+            result = target_campaign(graph, load_ontology(), uid, policy)
+            written = {} if dry_run else write_targets(graph, load_ontology(), result, settings.load_batch_size)
+        finally:
+            graph.close()
+    except KcrmError as exc:
+        _fail(exc)
+    summary = {**result.summary(), "written": written}
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    for decision in ("target", "review", "exclude"):
+        for d in [d for d in result.decisions if d.decision == decision][:show]:
+            typer.echo(f"{decision:<8}{d.customer:<10}{(d.tier or '-'):<10}{d.reason}")
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        document = {**summary, "decisions": [d.as_dict() for d in result.decisions]}
+        json_out.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+        typer.echo(f"{len(result.decisions)} decisions written to {json_out}")
+
+
 eval_app = typer.Typer(help="Measure kcrm against public judgments.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
@@ -394,13 +439,15 @@ def eval_experts(
     held_out: Annotated[bool, typer.Option(help="Also hide RESOLVED_BY of 10% of the graph's resolved cases (in "
                                                 "memory) and rank experts from their text.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed of the held-out sample.")] = 7,
+    rolling: Annotated[bool, typer.Option(help="Also rank each test question from everything posted before it "
+                                               "(slower: one history per question).")] = True,
 ) -> None:
-    """MRR@10 and P@1 of kcrm's expert ranking and two baselines on forum threads, split by time."""
+    """MRR@10 and P@1 of kcrm's expert ranking and the baselines on forum threads, split by time."""
     from kcrm.eval_experts import evaluate_forums, format_report
 
     settings = _settings()
     try:
-        report = evaluate_forums(dataset, progress=sys.stderr.isatty())
+        report = evaluate_forums(dataset, progress=sys.stderr.isatty(), rolling=rolling)
     except KcrmError as exc:
         _fail(exc)
     if held_out:

@@ -98,6 +98,18 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, description="Port `kcrm serve` listens on.")
     log_format: str = Field("console", description="'console' or 'json'.")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    campaign_recent_days: int = Field(
+        90, ge=0, description="Campaign targeting: customers sent the same promotion within this many days before "
+        "launch are excluded.")
+    campaign_min_received: int = Field(
+        3, ge=1, description="Campaign targeting: campaigns a customer must have received before their response "
+        "rate counts.")
+    campaign_low_response_rate: float = Field(
+        0.1, ge=0.0, le=1.0, description="Campaign targeting: a response rate below this is low (valuable customers "
+        "are flagged for review, others excluded).")
+    campaign_valuable_tiers: str = Field(
+        "platinum,gold", description="Campaign targeting: comma-separated value tiers whose low responders are "
+        "flagged rather than dropped.")
 
     auth_db: Path | None = Field(None, description="The security database (API keys and the audit log, SQLite); "
                                  "default DATA_DIR/security.sqlite3.")

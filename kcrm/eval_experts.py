@@ -17,6 +17,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,11 @@ TOKEN = re.compile(r"\w+", re.UNICODE)
 FORUM_WEIGHTS = Weights(relevance_temperature=0.2, half_life_days=90.0, skill=0.3, skill_hop_decay=0.5,
                         ownership=0.0, load_penalty=0.0, prior=1.0)
 RETRIEVED_THREADS = 100
+# The rolling protocol's ranking, chosen on its validation window (queries between the 40% and 80%
+# cuts, each from everything before it; `benchmarks/expert_tuning.py`), never on the test queries
+# after the 80% cut: a 30-day half-life, a flatter relevance softmax, forum skill as recent standing.
+ROLLING_WEIGHTS = replace(FORUM_WEIGHTS, half_life_days=30.0, relevance_temperature=0.5)
+ROLLING_STANDING = True
 
 
 def tokenize(text: str) -> list[str]:
@@ -54,13 +60,25 @@ def tokenize(text: str) -> list[str]:
     return TOKEN.findall((text or "").lower())
 
 
+@lru_cache(maxsize=50_000)
+def term_counts(text: str) -> Counter[str]:
+    """Term frequencies of one text, memoised: the rolling protocol re-indexes the same posts per query.
+
+    Callers must not modify the Counter they get.
+    """
+    return Counter(tokenize(text))
+
+
 class BM25:
     """Okapi BM25 over a small in-memory collection (k1=1.2, b=0.75)."""
 
-    def __init__(self, docs: dict[str, list[str]], k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, docs: dict[str, list[str]], k1: float = 1.2, b: float = 0.75,
+                 counts: dict[str, Counter[str]] | None = None) -> None:
+        """Index token lists (`docs`), or term counts already made (`counts`, e.g. from `term_counts`)."""
         self.k1, self.b = k1, b
-        self.tf = {uid: Counter(tokens) for uid, tokens in docs.items()}
-        self.length = {uid: len(tokens) for uid, tokens in docs.items()}
+        self.tf = counts if counts is not None else {uid: Counter(tokens) for uid, tokens in docs.items()}
+        self.length = {uid: sum(tf.values()) for uid, tf in self.tf.items()}
+        docs = self.tf
         self.avg = sum(self.length.values()) / len(docs) if docs else 0.0
         df = Counter(term for tf in self.tf.values() for term in tf)
         n = len(docs)
@@ -137,6 +155,27 @@ class SplitData:
     queries: list[dict[str, Any]] = field(default_factory=list)
 
 
+def history_before(source: str, posts: list[dict[str, Any]], cut: datetime) -> SplitData:
+    """What a ranker may see at time `cut`: the source's questions and non-asker answers posted before it."""
+    data = SplitData(source=source, cut=cut)
+    questions = {p["thread_id"]: p for p in posts if p["source"] == source and p["type"] == "question"}
+    for post in posts:
+        if post["source"] != source or post["at"] >= cut:
+            continue
+        if post["type"] == "question":
+            data.threads[post["thread_id"]] = f"{post.get('title', '')} {post.get('text', '')}"
+            data.forum_of[post["thread_id"]] = post["forum"]
+        elif post["thread_id"] in questions and post["author"] != questions[post["thread_id"]]["author"]:
+            data.answers.append(post)
+    return data
+
+
+def solved_cut(source: str, qrels: list[dict[str, Any]], ratio: float) -> datetime:
+    """The time that leaves `ratio` of the source's solved questions before it."""
+    solved = sorted(q["at"] for q in qrels if q["source"] == source)
+    return solved[min(len(solved) - 1, int(len(solved) * ratio))]
+
+
 def split_source(source: str, posts: list[dict[str, Any]], qrels: list[dict[str, Any]], ratio: float = 0.8
                  ) -> SplitData:
     """History = posts before the time that leaves `ratio` of solved questions earlier; queries = the rest."""
@@ -161,34 +200,50 @@ def split_source(source: str, posts: list[dict[str, Any]], qrels: list[dict[str,
     return data
 
 
-def _profiles(data: SplitData, half_life_days: float) -> dict[str, ExpertProfile]:
-    """Per-forum answer counts as skill levels 1-5; recency-weighted answer count as activity."""
+def _profiles(data: SplitData, half_life_days: float, standing: bool = False) -> dict[str, ExpertProfile]:
+    """Skill levels 1-5 per forum and recency-weighted answer count as activity.
+
+    Without `standing` a level says how much of the author's own work is in the forum; with it,
+    how the author's recency-weighted answers in the forum compare with the forum's most active
+    author now (the graph's "resolved cases of this topic, weighted by age"; level 0 is no skill).
+    """
     per_forum: dict[str, Counter[str]] = defaultdict(Counter)
+    forum_recent: dict[str, Counter[str]] = defaultdict(Counter)
     recent: Counter[str] = Counter()
     for post in data.answers:
-        per_forum[post["author"]][data.forum_of.get(post["thread_id"], post["forum"])] += 1
-        recent[post["author"]] += recency_weight(post["at"], data.cut, half_life_days)
+        forum = data.forum_of.get(post["thread_id"], post["forum"])
+        weight = recency_weight(post["at"], data.cut, half_life_days)
+        per_forum[post["author"]][forum] += 1
+        forum_recent[forum][post["author"]] += weight
+        recent[post["author"]] += weight
+    forum_top = {forum: max(counts.values()) for forum, counts in forum_recent.items()}
     profiles = {}
     for author, forums in per_forum.items():
-        top = max(forums.values())
-        skills = {forum: max(1, round(5 * n / top)) for forum, n in forums.items()}
+        if standing:
+            levels = {f: round(5 * forum_recent[f][author] / forum_top[f]) if forum_top[f] else 0 for f in forums}
+            skills = {forum: level for forum, level in levels.items() if level > 0}
+        else:
+            top = max(forums.values())
+            skills = {forum: max(1, round(5 * n / top)) for forum, n in forums.items()}
         profiles[author] = ExpertProfile(uid=author, skills=skills, activity=recent[author])
     return profiles
 
 
-def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: dict[str, float] | None = None
-                ) -> Callable[[dict[str, Any]], list[str]]:
+def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: dict[str, float] | None = None,
+                index: BM25 | None = None, standing: bool = False) -> Callable[[dict[str, Any]], list[str]]:
     """kcrm's ranking for forum questions: Model 2 over retrieved threads plus the graph priors.
 
-    `centrality` (author -> [0, 1], from `kcrm.kg.analytics`) feeds the prior `weights.centrality`.
+    `centrality` (author -> [0, 1], from `kcrm.kg.analytics`) feeds the prior `weights.centrality`;
+    `index` (BM25 over `data.threads`) saves rebuilding it when one history is ranked many ways;
+    `standing` chooses the forum skill levels (see `_profiles`).
     """
-    index = BM25({t: tokenize(text) for t, text in data.threads.items()})
+    index = index or BM25({}, counts={t: term_counts(text) for t, text in data.threads.items()})
     assoc: dict[str, list[Association]] = defaultdict(list)
     for post in data.answers:
         weight = (1.0 if post.get("is_solution") else 0.5) * recency_weight(post["at"], data.cut,
                                                                               weights.half_life_days)
         assoc[post["thread_id"]].append(Association(post["author"], post["thread_id"], "ANSWERED", weight))
-    profiles = _profiles(data, weights.half_life_days)
+    profiles = _profiles(data, weights.half_life_days, standing)
     if centrality:
         profiles = {a: replace(p, centrality=centrality.get(a, 0.0)) for a, p in profiles.items()}
     topics = {t: [f] for t, f in data.forum_of.items()}
@@ -201,6 +256,15 @@ def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: d
         ranked = rank(relevance, assoc, topics, candidates, {}, weights, explicit_topics=[query["forum"]])
         return [e.expert for e in ranked]
     return ranking
+
+
+def recently_active_ranker(data: SplitData, half_life_days: float) -> Callable[[dict[str, Any]], list[str]]:
+    """Ablation baseline: everyone by recency-weighted number of answers (kcrm's activity prior alone)."""
+    counts: Counter[str] = Counter()
+    for post in data.answers:
+        counts[post["author"]] += recency_weight(post["at"], data.cut, half_life_days)
+    order = [a for a, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return lambda query: [a for a in order if a != query["asker"]]
 
 
 def most_active_ranker(data: SplitData) -> Callable[[dict[str, Any]], list[str]]:
@@ -217,9 +281,13 @@ def bm25_profile_ranker(data: SplitData) -> Callable[[dict[str, Any]], list[str]
     for post in data.answers:
         answered[post["author"]].add(post["thread_id"])
         profile_text[post["author"]].append(f"{post.get('title', '')} {post.get('text', '')}")
-    docs = {a: tokenize(" ".join(profile_text[a] + [data.threads.get(t, "") for t in sorted(answered[a])]))
-            for a in profile_text}
-    index = BM25(docs)
+    counts: dict[str, Counter[str]] = {}
+    for author, texts in profile_text.items():
+        total: Counter[str] = Counter()
+        for text in texts + [data.threads.get(t, "") for t in sorted(answered[author])]:
+            total.update(term_counts(text))
+        counts[author] = total
+    index = BM25({}, counts=counts)
 
     def ranking(query: dict[str, Any]) -> list[str]:
         scores = index.scores(tokenize(query["text"]))
@@ -227,8 +295,68 @@ def bm25_profile_ranker(data: SplitData) -> Callable[[dict[str, Any]], list[str]
     return ranking
 
 
-def evaluate_forums(directory: Path, ratio: float = 0.8, progress: bool = False) -> dict[str, Any]:
-    """MRR@10 and P@1 of kcrm and the two baselines, per source and over all queries."""
+def window_queries(source: str, posts: list[dict[str, Any]], qrels: list[dict[str, Any]], start: datetime,
+                   end: datetime | None) -> list[dict[str, Any]]:
+    """Solved, not self-answered questions of `source` asked in [start, end), with their text and forum."""
+    questions = {p["thread_id"]: p for p in posts if p["source"] == source and p["type"] == "question"}
+    found = []
+    for q in sorted(qrels, key=lambda q: (q["at"], q["query_id"])):
+        if q["source"] != source or q["at"] < start or (end is not None and q["at"] >= end) \
+                or q["self_answered"].lower() == "true" or q["query_id"] not in questions:
+            continue
+        question = questions[q["query_id"]]
+        found.append({**q, "text": f"{question.get('title', '')} {question.get('text', '')}",
+                      "forum": question["forum"]})
+    return found
+
+
+def rolling_scores(source: str, posts: list[dict[str, Any]], queries: list[dict[str, Any]],
+                   weights: Weights = ROLLING_WEIGHTS, progress: bool = False, standing: bool = ROLLING_STANDING
+                   ) -> dict[str, list[tuple[float, float]]]:
+    """(RR@10, P@1) per ranking and query, each query answered from everything posted before it.
+
+    `ceiling` scores 1 when the expert had answered before (no ranking can find anyone else).
+    """
+    per: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for query in tqdm(queries, desc=f"rolling {source}", disable=not progress):
+        data = history_before(source, posts, query["at"])
+        rankers = {"kcrm": kcrm_ranker(data, weights, standing=standing), "most_active": most_active_ranker(data),
+                   "bm25_profiles": bm25_profile_ranker(data),
+                   "recently_active": recently_active_ranker(data, weights.half_life_days)}
+        for name, ranker in rankers.items():
+            ranking = ranker(query)
+            per[name].append((reciprocal_rank(ranking, query["expert"]), precision_at(ranking, query["expert"], 1)))
+        seen = float(any(p["author"] == query["expert"] for p in data.answers))
+        per["ceiling"].append((seen, seen))
+    return per
+
+
+def evaluate_rolling(posts: list[dict[str, Any]], qrels: list[dict[str, Any]], start: float = 0.8,
+                     end: float | None = None, weights: Weights = ROLLING_WEIGHTS, progress: bool = False
+                     ) -> dict[str, Any]:
+    """Rolling protocol: queries asked between the `start` and `end` quantiles of each source's solved
+    questions, each ranked from all posts before it (how kcrm is used: the graph holds everything to date)."""
+    report: dict[str, Any] = {"start": start, "end": end, "sources": {}}
+    totals: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for source in sorted({q["source"] for q in qrels}):
+        lo = solved_cut(source, qrels, start)
+        hi = solved_cut(source, qrels, end) if end is not None else None
+        per = rolling_scores(source, posts, window_queries(source, posts, qrels, lo, hi), weights, progress)
+        report["sources"][source] = {"queries": len(per["ceiling"]), **_summaries(per)}
+        for name, values in per.items():
+            totals[name].extend(values)
+    report["all"] = {"queries": len(totals["ceiling"]), **_summaries(totals)}
+    return report
+
+
+def evaluate_forums(directory: Path, ratio: float = 0.8, progress: bool = False, rolling: bool = True
+                    ) -> dict[str, Any]:
+    """MRR@10 and P@1 of kcrm and the baselines, per source and over all queries.
+
+    Fixed cut (`sources`, `all`): everyone ranked from the history before the `ratio` cut; `ceiling`
+    is the share of queries whose expert had answered by then (no ranking can do better). With
+    `rolling`, the same test queries are also ranked each from everything before it (`rolling`).
+    """
     posts, qrels = read_dataset(directory)
     sources = sorted({q["source"] for q in qrels})
     report: dict[str, Any] = {"dataset": str(directory), "split": ratio, "mode": "in-memory", "sources": {}}
@@ -242,11 +370,15 @@ def evaluate_forums(directory: Path, ratio: float = 0.8, progress: bool = False)
             for name, ranker in rankers.items():
                 ranking = ranker(query)
                 per[name].append((reciprocal_rank(ranking, query["expert"]), precision_at(ranking, query["expert"], 1)))
+            seen = float(any(p["author"] == query["expert"] for p in data.answers))
+            per["ceiling"].append((seen, seen))
         report["sources"][source] = {"queries": len(data.queries), "cut": data.cut.isoformat(),
                                      "threads": len(data.threads), **_summaries(per)}
         for name, values in per.items():
             totals[name].extend(values)
     report["all"] = {"queries": len(next(iter(totals.values()), [])), **_summaries(totals)}
+    if rolling:
+        report["rolling"] = evaluate_rolling(posts, qrels, start=ratio, progress=progress)
     return report
 
 
@@ -261,8 +393,12 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [f"{'dataset':<28}{'queries':>8}  {'ranking':<24}{'MRR@10':>8}{'P@1':>8}"]
     rows = [(f"forum {name}", body) for name, body in report.get("sources", {}).items()]
     rows.append(("forum all", report.get("all", {})))
+    rolling = report.get("rolling") or {}
+    rows += [(f"rolling {name}", body) for name, body in rolling.get("sources", {}).items()]
+    if rolling:
+        rows.append(("rolling all", rolling["all"]))
     for label, body in rows:
-        for name in ("kcrm", "most_active", "bm25_profiles"):
+        for name in ("kcrm", "most_active", "bm25_profiles", "recently_active", "ceiling"):
             if name in body:
                 lines.append(f"{label:<28}{body['queries']:>8}  {name:<24}{body[name]['mrr@10']:>8.4f}"
                              f"{body[name]['p@1']:>8.4f}")

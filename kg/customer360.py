@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,28 +155,38 @@ JURISDICTION_ALIASES = {"中国大陆": "China", "中国": "China", "Mainland Ch
                         "US": "United States", "USA": "United States"}
 
 
-def jurisdiction_covers(jurisdiction: str | None, country: str | None) -> bool:
-    """Whether a rule of `jurisdiction` can apply to a customer in `country` (unknown either side: yes)."""
-    if not jurisdiction or not country:
-        return True
-    name = jurisdiction.strip()
-    if name.lower().startswith("international") or name.lower() == "global":
-        return True
+def _same_place(name: str, country: str) -> bool:
     name = JURISDICTION_ALIASES.get(name, name.split(" (")[0].strip())
     if name == "EU":
         return country in EU_COUNTRIES
     return JURISDICTION_ALIASES.get(name, name) == JURISDICTION_ALIASES.get(country, country)
 
 
+def jurisdiction_covers(jurisdiction: str | None, country: str | None) -> bool:
+    """Whether a rule of `jurisdiction` can apply to a customer in `country` (unknown either side: yes).
+
+    "Global" and "International (...)" cover everyone, except the places an "International
+    (excluding X, Y)" names.
+    """
+    if not jurisdiction or not country:
+        return True
+    name = jurisdiction.strip()
+    if name.lower().startswith("international") or name.lower() == "global":
+        excluded = re.search(r"\(excluding ([^)]*)\)", name)
+        return not excluded or not any(_same_place(place.strip(), country) for place in excluded.group(1).split(","))
+    return _same_place(name, country)
+
+
 def applicable_rules(rules: list[dict[str, Any]], country: str | None, language: str | None) -> list[dict[str, Any]]:
     """Drop rules reached through APPLIES_TO (segment, product, category) that cannot apply to this customer.
 
     Why: APPLIES_TO ties a rule to what was bought, not where; so a UK customer's hardware reached
-    the China refund policy. A rule with a jurisdiction must cover the customer's country; a rule
-    without one, written in a language the customer does not use, is a localised variant and is
-    dropped, unless it is in the working language (global policies are written in it) and no rule
-    in the customer's language covers its topics. Rules bound to the customer directly
-    (GOVERNED_BY) are always kept.
+    the China refund policy. A policy or rule with a jurisdiction must cover the customer's country
+    (the sample writes one on every policy and rule). Only for data without a jurisdiction is it
+    inferred from the language: a rule written in a language the customer does not use is a
+    localised variant and is dropped, unless it is in the working language (global policies are
+    written in it) and no rule in the customer's language covers its topics. Rules bound to the
+    customer directly (GOVERNED_BY) are always kept.
     """
     def direct(rule: dict[str, Any]) -> bool:
         return any(not v.startswith(APPLIES_TO) for v in rule["via"])

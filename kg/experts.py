@@ -28,6 +28,7 @@ from kcrm.kg.expert_scoring import (
     relevance_from_scores,
     topic_distribution,
 )
+from kcrm.kg.static_cache import cached
 from kcrm.ontology.model import load_ontology
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,13 @@ class ExpertFinder:
         self.groups = query_groups(groups)  # the caller's access groups (None: sees everything)
 
     def profiles(self) -> tuple[dict[str, dict[str, Any]], dict[str, ExpertProfile]]:
-        """Every employee's facts and ranking profile (skills, ownership, load, activity)."""
+        """Every employee's facts and ranking profile (skills, ownership, load, activity); cached until ingest.
+
+        Cached per group set: what a caller may see shapes the profile (trimmed cases and documents).
+        """
+        return cached(self.graph, f"expert_profiles:{self.groups}", self._read_profiles)
+
+    def _read_profiles(self) -> tuple[dict[str, dict[str, Any]], dict[str, ExpertProfile]]:
         rows = self.graph.read(PROFILES_QUERY, done=DONE_STATUSES, groups=self.groups)
         facts = {r["uid"]: r for r in rows}
         profiles = {r["uid"]: ExpertProfile(uid=r["uid"], skills={t: int(lv or 0) for t, lv in r["skills"]},
@@ -215,8 +222,9 @@ class ExpertFinder:
         return facts, profiles
 
     def taxonomy(self) -> dict[str, list[str]]:
-        """Topic uid -> its broader topics."""
-        return {r["uid"]: r["broader"] for r in self.graph.read(TAXONOMY_QUERY)}
+        """Topic uid -> its broader topics (cached until ingest)."""
+        return cached(self.graph, "topic_taxonomy",
+                      lambda: {r["uid"]: r["broader"] for r in self.graph.read(TAXONOMY_QUERY)})
 
     def items(self, uids: list[str]) -> dict[str, ItemFacts]:
         """Facts about retrieved cases and documents, by uid."""
@@ -241,6 +249,8 @@ class ExpertFinder:
         """BadQuery for an empty question, EntityNotFound for a topic, product or customer the graph lacks."""
         if not (query.q and query.q.strip()) and not (query.topic or query.product or query.customer):
             raise BadQuery("give at least one of q, topic, product or customer")
+        if not (query.topic or query.product or query.customer):
+            return
         found = self.graph.read(EXISTS_QUERY, topic=query.topic, product=query.product, customer=query.customer,
                                 groups=self.groups)[0]
         for name, ok in found.items():

@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from kcrm.ingest.sample.access import assign_access_groups
+from kcrm.ingest.sample.campaigns import build_campaigns
 from kcrm.ingest.sample.cases import CaseContext, build_cases, region_matches
 from kcrm.ingest.sample.catalog import CHANNELS, PRODUCTS, SEGMENTS, TOPICS, ProductRow
 from kcrm.ingest.sample.common import SCENARIO_KINDS, TEXT_KEYS, Record, iso, record, rel_from, rel_to
 from kcrm.ingest.sample.docs import DocContext, build_documents
 from kcrm.ingest.sample.orders import Order, build_orders
 from kcrm.ingest.sample.people import Customer, Employee, build_customers, build_employees
-from kcrm.ingest.sample.policies import POLICIES, Regulation
+from kcrm.ingest.sample.policies import JURISDICTION_OF_REGION, POLICIES, Regulation
 from kcrm.ingest.sample.rules import RULES
 from kcrm.ingest.sample.text_en import TEXT_EN_A
 from kcrm.ingest.sample.text_en2 import TEXT_EN_B
@@ -46,7 +47,7 @@ GENERATOR = "kcrm.ingest.sample"
 FILES = {"Customer": "customers.jsonl", "Product": "products.jsonl", "Policy": "policies.jsonl",
          "IndustryRule": "industry_rules.jsonl", "Employee": "employees.jsonl", "SupportCase": "support_cases.jsonl",
          "Document": "documents.jsonl", "Segment": "segments.jsonl", "Channel": "channels.jsonl",
-         "Transaction": "transactions.jsonl"}
+         "Transaction": "transactions.jsonl", "Campaign": "campaigns.jsonl"}
 TEXTS = {"en": {**TEXT_EN_A, **TEXT_EN_B}, "zh": {**TEXT_ZH_A, **TEXT_ZH_B}}
 # product category -> e-mail local parts of the staff who own products in it
 _PRODUCT_OWNERS = {
@@ -167,7 +168,7 @@ def _regulation_records(uid_of_model: dict[str, str]) -> list[Record]:
     for reg in (*POLICIES, *RULES):
         if reg.kind == "Policy":
             props = {"title": reg.title, "text": reg.text, "effectiveFrom": reg.effective_from,
-                     "language": reg.language}
+                     "language": reg.language, "jurisdiction": JURISDICTION_OF_REGION[reg.region]}
         else:
             props = {"title": reg.title, "text": reg.text, "jurisdiction": reg.jurisdiction, "industry": reg.industry,
                      "language": reg.language}
@@ -218,6 +219,7 @@ def build_sample(seed: int = 42) -> dict[str, list[Record]]:
         "IndustryRule": [r for r in regulation_records if r["type"] == "IndustryRule"],
         "SupportCase": cases,
         "Document": build_documents(_stream(seed, "documents"), doc_ctx),
+        "Campaign": build_campaigns(_stream(seed, "campaigns"), customers),
     }
     assign_access_groups(data)
     return data

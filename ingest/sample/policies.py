@@ -38,6 +38,12 @@ class Regulation:
     binds: tuple[str, ...] = ()
 
 
+# region -> the jurisdiction written on the policy: canonical facet values, as on industry rules
+JURISDICTION_OF_REGION = {"global": "Global", "intl": "International (excluding China)", "cn": "中国大陆",
+                          "eu": "EU", "uk": "United Kingdom", "us": "United States",
+                          "us-ca": "United States (California)", "au": "Australia"}
+
+
 def _p(uid: str, title: str, text: str, lang: str, topics: tuple[str, ...], effective: str, **kw: object) -> Regulation:
     return Regulation(uid, "Policy", title, text.strip(), lang, topics, effective_from=effective, **kw)  # type: ignore[arg-type]
 

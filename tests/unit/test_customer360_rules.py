@@ -41,3 +41,19 @@ def test_direct_bindings_and_unknown_customers_keep_everything() -> None:
     assert applicable_rules([bound], "China", "zh")[0]["uid"] == "RULE-001"
     rules = [_rule("POL-002", "zh", ["topic-refund"]), _rule("RULE-006", "en", [], "United Kingdom")]
     assert len(applicable_rules(rules, None, None)) == 2
+
+
+def test_international_excluding_a_country_leaves_that_country_out() -> None:
+    assert jurisdiction_covers("International (excluding China)", "United Kingdom")
+    assert not jurisdiction_covers("International (excluding China)", "China")
+    assert not jurisdiction_covers("International (excluding 中国大陆, EU)", "Ireland")
+    assert jurisdiction_covers("Global", "China")
+
+
+def test_policies_with_a_jurisdiction_are_chosen_by_it_not_by_language() -> None:
+    rules = [_rule("POL-001", "en", ["topic-refund"], "International (excluding China)"),
+             _rule("POL-002", "zh", ["topic-refund"], "中国大陆"),
+             _rule("POL-009", "en", ["topic-sla"], "Global"),
+             _rule("POL-030", "zh", ["topic-sla"], "Global")]  # a Chinese text of a global policy: kept by jurisdiction
+    assert [r["uid"] for r in applicable_rules(rules, "China", "zh")] == ["POL-002", "POL-009", "POL-030"]
+    assert [r["uid"] for r in applicable_rules(rules, "United Kingdom", "en")] == ["POL-001", "POL-009", "POL-030"]

@@ -15,6 +15,7 @@ from kcrm.errors import ValidationFailed
 from kcrm.eval_experts import (
     BM25,
     evaluate_forums,
+    format_report,
     precision_at,
     reciprocal_rank,
     tokenize,
@@ -100,3 +101,40 @@ def test_cli_prints_and_writes_the_figures(tmp_path: Path) -> None:
     assert "most_active" in result.output and "bm25_profiles" in result.output
     figures = json.loads(out.read_text())
     assert set(figures["sources"]["f"]) >= {"kcrm", "most_active", "bm25_profiles"}
+
+
+def test_rolling_protocol_ranks_each_question_from_what_came_before_it(tmp_path: Path) -> None:
+    from kcrm.eval_experts import history_before, read_dataset
+
+    write_forum(tmp_path)
+    posts, qrels = read_dataset(tmp_path)
+    cut = max(q["at"] for q in qrels)
+    history = history_before("f", posts, cut)
+    assert history.answers and all(p["at"] < cut for p in history.answers)
+    assert not any(p["author"].startswith("asker") for p in history.answers)
+    report = evaluate_forums(tmp_path)
+    rolling = report["rolling"]["all"]
+    assert rolling["queries"] == report["all"]["queries"] > 0
+    assert {"kcrm", "most_active", "bm25_profiles", "recently_active", "ceiling"} <= set(rolling)
+    for name in ("kcrm", "most_active", "bm25_profiles", "recently_active"):
+        assert rolling[name]["mrr@10"] <= rolling["ceiling"]["mrr@10"] == 1.0
+    assert rolling["kcrm"]["mrr@10"] > rolling["recently_active"]["mrr@10"]
+    assert report["all"]["ceiling"]["mrr@10"] == 1.0
+    assert "rolling all" in format_report(report)
+
+
+def test_standing_skills_rank_a_forum_s_recent_regular_over_an_occasional_visitor() -> None:
+    from datetime import UTC
+
+    from kcrm.eval_experts import SplitData, _profiles
+
+    now = datetime(2021, 1, 1, tzinfo=UTC)
+    data = SplitData(source="f", cut=now, threads={"t1": "q", "t2": "q", "t3": "q"},
+                     forum_of={"t1": "vpn", "t2": "vpn", "t3": "printer"})
+    data.answers = [{"author": "bob", "thread_id": "t1", "forum": "vpn", "at": now - timedelta(days=5)},
+                     {"author": "bob", "thread_id": "t2", "forum": "vpn", "at": now - timedelta(days=6)},
+                     {"author": "eve", "thread_id": "t3", "forum": "printer", "at": now - timedelta(days=400)},
+                     {"author": "eve", "thread_id": "t1", "forum": "vpn", "at": now - timedelta(days=400)}]
+    standing = _profiles(data, 30.0, standing=True)
+    assert standing["bob"].skills == {"vpn": 5} and "vpn" not in standing["eve"].skills
+    assert _profiles(data, 30.0)["eve"].skills["vpn"] == 5  # own share of work: blind to age and to others

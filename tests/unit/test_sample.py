@@ -23,7 +23,8 @@ from kcrm.ontology.taxonomy import leaf_concepts, load_concepts
 MINIMUMS = {"Customer": 300, "Product": 60, "Policy": 25, "IndustryRule": 25, "Employee": 40, "SupportCase": 3000,
             "Document": 150, "Segment": 6, "Channel": 5, "Transaction": 6000}
 PREFIXES = {"Customer": "CUS-", "Product": "PRD-", "Policy": "POL-", "IndustryRule": "RULE-", "Employee": "EMP-",
-            "SupportCase": "CASE-", "Document": "DOC-", "Segment": "SEG-", "Channel": "CH-", "Transaction": "TXN-"}
+            "SupportCase": "CASE-", "Document": "DOC-", "Segment": "SEG-", "Channel": "CH-", "Transaction": "TXN-",
+            "Campaign": "CMP-"}
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 Data = dict[str, list[dict[str, Any]]]
@@ -291,3 +292,11 @@ def test_rules_and_policies_apply_where_they_should(data: Data) -> None:
     for reg in [*data["Policy"], *data["IndustryRule"]]:
         assert _ends(reg, "HAS_TOPIC") and _ends(reg, "APPLIES_TO"), reg["uid"]
         assert len(reg["props"]["text"]) > 150
+
+
+def test_policies_carry_the_jurisdiction_of_their_region(data: Data) -> None:
+    from kcrm.ingest.sample.policies import JURISDICTION_OF_REGION, POLICIES
+
+    written = {rec["uid"]: rec["props"].get("jurisdiction") for rec in data["Policy"]}
+    assert written == {p.uid: JURISDICTION_OF_REGION[p.region] for p in POLICIES}
+    assert {"中国大陆", "International (excluding China)", "Global"} <= set(written.values())
