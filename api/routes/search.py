@@ -20,6 +20,7 @@ from kcrm.api.state import ServiceState
 from kcrm.search.entities import find_entities
 from kcrm.search.filters import make_filter
 
+DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 router = APIRouter(prefix="/v1", tags=["search"],
                    dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
@@ -104,10 +105,12 @@ def search(
                                                "descendants; other text matches topic names by containment.")] = None,
     category: Annotated[list[str] | None, _values("Only items about a product of this category (uid or label, "
                                                   "descendants included; other text by containment).")] = None,
-    date_from: Annotated[str | None, Query(description="Items dated on or after (YYYY, YYYY-MM or YYYY-MM-DD).",
-                                           examples=["2024-01"])] = None,
-    date_to: Annotated[str | None, Query(description="Items dated on or before (YYYY, YYYY-MM or YYYY-MM-DD).",
-                                         examples=["2024-06-30"])] = None,
+    date_from: Annotated[str | None, Query(
+        pattern=DATE_PATTERN, description="Items dated on or after (YYYY, YYYY-MM or YYYY-MM-DD).",
+        examples=["2024-01"])] = None,
+    date_to: Annotated[str | None, Query(
+        pattern=DATE_PATTERN, description="Items dated on or before (YYYY, YYYY-MM or YYYY-MM-DD).",
+        examples=["2024-06-30"])] = None,
     facets: Annotated[bool, Query(description="Add facet counts over all matches.")] = False,
     expand: Annotated[bool, Query(description="Add the taxonomy's synonyms and English/Chinese translations of "
                                               "concepts q names to the lexical query.")] = True,
