@@ -48,6 +48,11 @@ ACTIONS = {
     "/v1/analytics/experts": "analytics.experts",
     "/v1/analytics/communities": "analytics.communities",
     "/v1/audit": "audit.read",
+    "/v1/subscriptions": "alerts.subscriptions",
+    "/v1/subscriptions/{sub_id}": "alerts.unsubscribe",
+    "/v1/subscriptions/{sub_id}/deliveries": "alerts.deliveries",
+    "/v1/alerts": "alerts.feed",
+    "/v1/campaigns/{uid}/targets": "campaign.targets",
 }
 TARGET_PARAMS = ("uid", "job_id", "q", "text")
 

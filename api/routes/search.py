@@ -23,6 +23,7 @@ from kcrm.search.entities import find_entities
 from kcrm.search.facts import graph_facts
 from kcrm.search.filters import make_filter
 
+DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 router = APIRouter(prefix="/v1", tags=["search"],
                    dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
@@ -134,10 +135,12 @@ def search(
                                               "(platinum, gold, silver, bronze; from `kcrm mine`).")] = None,
     churn_risk: Annotated[list[str] | None, _values("Only cases of customers at this mined churn-risk level "
                                                     "(from `kcrm mine`).")] = None,
-    date_from: Annotated[str | None, Query(description="Items dated on or after (YYYY, YYYY-MM or YYYY-MM-DD).",
-                                           examples=["2024-01"])] = None,
-    date_to: Annotated[str | None, Query(description="Items dated on or before (YYYY, YYYY-MM or YYYY-MM-DD).",
-                                         examples=["2024-06-30"])] = None,
+    date_from: Annotated[str | None, Query(
+        pattern=DATE_PATTERN, description="Items dated on or after (YYYY, YYYY-MM or YYYY-MM-DD).",
+        examples=["2024-01"])] = None,
+    date_to: Annotated[str | None, Query(
+        pattern=DATE_PATTERN, description="Items dated on or before (YYYY, YYYY-MM or YYYY-MM-DD).",
+        examples=["2024-06-30"])] = None,
     facets: Annotated[bool, Query(description="Add facet counts over all matches.")] = False,
     expand: Annotated[bool, Query(description="Add the taxonomy's synonyms and English/Chinese translations of "
                                               "concepts q names to the lexical query.")] = True,

@@ -21,6 +21,7 @@ from kcrm.api.state import ServiceState
 from kcrm.search.filters import make_filter
 from kcrm.search.taxonomy_browse import browse
 
+DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 router = APIRouter(prefix="/v1", tags=["search"],
                    dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
 
@@ -70,8 +71,10 @@ def taxonomy(
     customer: Annotated[list[str] | None, Query(description="Only items of a customer whose name contains this.")] = None,
     topic: Annotated[list[str] | None, Query(description="Only this topic (uid or label) and its descendants.")] = None,
     category: Annotated[list[str] | None, Query(description="Only this product category and its descendants.")] = None,
-    date_from: Annotated[str | None, Query(description="Items dated on or after (YYYY[-MM[-DD]]).")] = None,
-    date_to: Annotated[str | None, Query(description="Items dated on or before (YYYY[-MM[-DD]]).")] = None,
+    date_from: Annotated[str | None, Query(
+        pattern=DATE_PATTERN, description="Items dated on or after (YYYY[-MM[-DD]]).")] = None,
+    date_to: Annotated[str | None, Query(
+        pattern=DATE_PATTERN, description="Items dated on or before (YYYY[-MM[-DD]]).")] = None,
 ) -> TaxonomyResponse:
     started = time.perf_counter()
     filters = make_filter({"type": type, "status": status, "priority": priority, "language": language,
