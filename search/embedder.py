@@ -1,8 +1,9 @@
 """Sentence embedders behind one small protocol, chosen by settings.
 
 The index stores the embedder's `name` and `dim` in its manifest, so vectors from one model are
-never searched with another's queries. Every backend returns float32 rows of unit length: the
-index scores by inner product, which is then the cosine similarity.
+never searched with another's queries. The index scores by inner product, and every backend makes
+that a similarity in [-1, 1]: single models return unit-length rows (inner product = cosine), the
+bilingual one (`bilingual_embedder`) weights its parts so that its products stay in that range.
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ def test_problem_details_are_shown_as_clear_errors(signed_in, api) -> None:
     page.goto(page.url.split("#")[0] + "#/search?q=" + "x" * 1001)
     settled(page)
     expect(error.locator("h2")).to_contain_text("422")
-    expect(error).to_contain_text("1000 characters")
+    expect(error).to_contain_text("over the limit of 1000")
 
 
 def test_keyboard_slash_focuses_search_and_enter_submits(signed_in) -> None:

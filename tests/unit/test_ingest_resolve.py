@@ -65,3 +65,12 @@ def test_aliases_match_translations_and_one_source_never_merges_with_itself() ->
     same_source = [Candidate("A", "Acme Ltd", source="s"), Candidate("B", "ACME Limited", source="s")]
     assert resolve(same_source, distinct_sources=True) == []
     assert len(resolve(same_source)) == 1
+
+
+def test_names_that_differ_only_in_their_numbers_are_different_customers() -> None:
+    from kcrm.ingest.resolve import name_similarity
+
+    assert name_similarity("Fault Test Customer 1-0", "Fault Test Customer 0-0") == 0.0
+    assert name_similarity("Acme Store 12", "Acme Store 13") == 0.0
+    assert name_similarity("云雀 3号店", "云雀 4号店") == 0.0
+    assert name_similarity("Acme Store 12 Ltd", "ACME store １２") > 90  # full-width digits are the same number
