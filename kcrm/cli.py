@@ -99,11 +99,8 @@ def load(
     settings = _settings()
     try:
         directory = directory or workflows.ensure_sample(settings)
-        graph = workflows.open_graph(settings)
-        try:
+        with workflows.open_graph(settings) as graph:
             report = workflows.load_records(settings, graph, directory, progress=sys.stderr.isatty())
-        finally:
-            graph.close()
     except (KcrmError, FileNotFoundError) as exc:
         _fail(exc)
     summary = {key: value for key, value in report.as_dict().items() if key != "rejected"}
@@ -182,15 +179,12 @@ def reindex(
 
     settings = _settings()
     try:
-        graph = workflows.open_graph(settings)
-        try:
+        with workflows.open_graph(settings) as graph:
             freshness = index_freshness(settings, graph)
             typer.echo(f"index: {freshness.describe()}")
             if check:
                 raise typer.Exit(1 if freshness.stale or freshness.index_watermark is None else 0)
             path = workflows.reindex(settings, graph, progress=sys.stderr.isatty())
-        finally:
-            graph.close()
     except KcrmError as exc:
         _fail(exc)
     typer.echo(f"index written to {path}")
@@ -221,14 +215,11 @@ def demo(
     settings = _settings()
     try:
         directory = workflows.ensure_sample(settings)
-        graph = workflows.open_graph(settings)
-        try:
+        with workflows.open_graph(settings) as graph:
             report = workflows.load_records(settings, graph, directory, progress=sys.stderr.isatty())
             if report.rejected:
                 typer.echo(f"warning: {len(report.rejected)} sample records rejected", err=True)
             workflows.reindex(settings, graph, progress=sys.stderr.isatty())
-        finally:
-            graph.close()
     except KcrmError as exc:
         _fail(exc)
     typer.echo(f"ready: http://{settings.api_host}:{settings.api_port}/docs")
@@ -284,8 +275,7 @@ def mine(
         when = when.replace(tzinfo=timezone.utc)
     try:
         config = MiningConfig(as_of=when, churn_horizon_days=horizon_days, churn_model=churn_model)
-        graph = workflows.open_graph(settings)
-        try:
+        with workflows.open_graph(settings) as graph:
             if clear:
                 from kcrm.kg.mining.campaign_graph import remove_targets
 
@@ -297,8 +287,6 @@ def mine(
             from kcrm.alerts.service import after_mining, drain_webhooks
 
             after_mining(settings, graph)
-        finally:
-            graph.close()
         drain_webhooks(settings)
     except KcrmError as exc:
         _fail(exc)
@@ -369,12 +357,9 @@ def mine_campaign_command(
     settings = _settings()
     try:
         policy = policy_from_settings(settings, recent_days, min_received, low_response_rate, valuable_tiers)
-        graph = workflows.open_graph(settings)
-        try:
+        with workflows.open_graph(settings) as graph:
             result = target_campaign(graph, load_ontology(), uid, policy)
             written = {} if dry_run else write_targets(graph, load_ontology(), result, settings.load_batch_size)
-        finally:
-            graph.close()
     except KcrmError as exc:
         _fail(exc)
     summary = {**result.summary(), "written": written}
@@ -456,12 +441,9 @@ def eval_experts(
         from kcrm.search.service import load_search_service
 
         try:
-            graph = workflows.open_graph(settings)
-            try:
+            with workflows.open_graph(settings) as graph:
                 report["held_out"] = evaluate_held_out(graph, load_search_service(settings), seed=seed,
                                                        progress=sys.stderr.isatty())
-            finally:
-                graph.close()
         except KcrmError as exc:
             report["held_out"] = {"error": str(exc)}
     typer.echo(format_report(report))
@@ -592,11 +574,8 @@ def link_command() -> None:
 
     settings = _settings()
     try:
-        graph = workflows.open_graph(settings)
-        try:
+        with workflows.open_graph(settings) as graph:
             stats = workflows.link(settings, graph)
-        finally:
-            graph.close()
     except KcrmError as exc:
         _fail(exc)
     typer.echo(json.dumps(stats, ensure_ascii=False, indent=2))
@@ -609,11 +588,8 @@ def classify_command() -> None:
 
     settings = _settings()
     try:
-        graph = workflows.open_graph(settings)
-        try:
+        with workflows.open_graph(settings) as graph:
             stats = workflows.classify(settings, graph)
-        finally:
-            graph.close()
     except KcrmError as exc:
         _fail(exc)
     typer.echo(json.dumps(stats, ensure_ascii=False, indent=2))
@@ -630,11 +606,8 @@ def eval_topics(
 
     settings = _settings()
     try:
-        graph = workflows.open_graph(settings)
-        try:
+        with workflows.open_graph(settings) as graph:
             report = workflows.evaluate_topics(settings, graph, held_out, seed)
-        finally:
-            graph.close()
     except KcrmError as exc:
         _fail(exc)
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2))

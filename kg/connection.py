@@ -110,5 +110,11 @@ class Graph:
                 continue
         return False
 
+    def __enter__(self) -> "Graph":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.driver.close()
