@@ -41,9 +41,8 @@ RETURN k.uid AS uid, k.title AS title, k.status AS status, k.resolution AS resol
              RETURN {{uid: r.uid, type: labels(r)[0], title: r.title}} }} AS rules
 """
 
-VISIBLE_UIDS_QUERY = f"""
-UNWIND $uids AS uid MATCH (n {{uid: uid}}) WHERE {visible('n')} RETURN DISTINCT n.uid AS uid
-"""
+# Per label (from the ontology), so the lookup uses the label's uid constraint instead of a scan.
+VISIBLE_UIDS_QUERY = "UNWIND $uids AS uid MATCH (n:`{label}` {{uid: uid}}) WHERE " + visible("n") + " RETURN n.uid AS uid"
 
 
 @dataclass(frozen=True)
@@ -120,8 +119,11 @@ class CaseAssistant:
         """The mentions of nodes the caller may see: the ruler knows every name, restricted ones too."""
         if self.groups is None or not mentions:
             return mentions
-        rows = self.graph.read(VISIBLE_UIDS_QUERY, uids=sorted({m.uid for m in mentions}), groups=self.groups)
-        allowed = {row["uid"] for row in rows}
+        allowed: set[str] = set()
+        for kind in sorted({m.type for m in mentions}):
+            query = VISIBLE_UIDS_QUERY.format(label=_O.class_spec(kind).name)
+            uids = sorted({m.uid for m in mentions if m.type == kind})
+            allowed.update(row["uid"] for row in self.graph.read(query, uids=uids, groups=self.groups))
         return [m for m in mentions if m.uid in allowed]
 
     def similar(self, hits: list[Any], n: int) -> tuple[list[SimilarCase], dict[str, list[dict[str, Any]]]]:
