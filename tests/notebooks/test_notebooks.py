@@ -27,8 +27,13 @@ pytestmark = pytest.mark.e2e
 
 
 def kernel_env(settings: Settings, neo4j_uri: str) -> dict[str, str]:
-    """The kernel's environment: the test stack's Neo4j and data dir, quiet logs."""
+    """The kernel's environment: the test stack's Neo4j, data dir and models, quiet logs.
+
+    The kernel runs in notebooks/, so a relative models dir would fetch a second copy of the
+    embedding model there; the resolved one keeps every file under the checkout's own var/.
+    """
     return dict(os.environ, KCRM_DATA_DIR=str(settings.data_dir.resolve()), NEO4J_URI=neo4j_uri,
+                KCRM_MODELS_DIR=str(settings.models_dir.resolve()),
                 NEO4J_USER=settings.neo4j_user, NEO4J_PASSWORD=settings.neo4j_password,
                 KCRM_LOG_LEVEL="WARNING", MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1")
 
