@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -213,19 +214,40 @@ def demo(
     from kcrm import workflows
 
     settings = _settings()
+    started = time.monotonic()
+
+    def said(step: str, seconds: float) -> None:
+        typer.echo(f"  {step:<9} {seconds:6.1f} s", err=True)
+
     try:
-        directory = workflows.ensure_sample(settings)
         with workflows.open_graph(settings) as graph:
-            report = workflows.load_records(settings, graph, directory, progress=sys.stderr.isatty())
-            if report.rejected:
-                typer.echo(f"warning: {len(report.rejected)} sample records rejected", err=True)
-            workflows.reindex(settings, graph, progress=sys.stderr.isatty())
+            summary = workflows.prepare_demo(settings, graph, progress=sys.stderr.isatty(), on_step=said)
+        from kcrm.alerts.service import drain_webhooks
+
+        drain_webhooks(settings)
     except KcrmError as exc:
         _fail(exc)
-    typer.echo(f"ready: http://{settings.api_host}:{settings.api_port}/docs")
+    rejected = getattr(summary["load"], "rejected", [])
+    if rejected:
+        typer.echo(f"warning: {len(rejected)} sample records rejected", err=True)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    typer.echo(f"ready in {time.monotonic() - started:.0f} s: the web page at {base}/ , the API at {base}/docs")
     _demo_key(settings)
+    typer.echo("try (with KEY set to the key above):")
+    for example in demo_examples(base):
+        typer.echo(f"  {example}")
     if serve_api:
         serve()
+
+
+def demo_examples(base: str) -> list[str]:
+    """Three copy-paste calls that work as printed (Chinese sent URL-encoded by curl itself)."""
+    auth = '-H "Authorization: Bearer $KEY"'
+    return [
+        f"curl -sG {auth} {base}/v1/search --data-urlencode 'q=退款' --data-urlencode 'k=5'",
+        f"curl -s {auth} {base}/v1/customers/CUS-0107/insights",
+        f"curl -sG {auth} {base}/v1/experts --data-urlencode 'q=printer driver fails after update'",
+    ]
 
 
 def _demo_key(settings: Settings) -> None:
@@ -262,7 +284,7 @@ def mine(
     from datetime import datetime, timezone
 
     from kcrm import workflows
-    from kcrm.kg.mining.pipeline import MiningConfig, run_mining
+    from kcrm.kg.mining.pipeline import MiningConfig
     from kcrm.kg.mining.writeback import remove_stale
     from kcrm.ontology.model import load_ontology
 
@@ -282,23 +304,16 @@ def mine(
                 removed = {**remove_stale(graph, load_ontology()), "targets": remove_targets(graph, load_ontology())}
                 typer.echo(json.dumps({"removed": removed}))
                 return
-            result = run_mining(graph, load_ontology(), config, progress=sys.stderr.isatty(),
-                                batch_size=settings.load_batch_size)
-            from kcrm.alerts.service import after_mining, drain_webhooks
+            summary = workflows.mine(settings, graph, config, progress=sys.stderr.isatty())
+        from kcrm.alerts.service import drain_webhooks
 
-            after_mining(settings, graph)
         drain_webhooks(settings)
     except KcrmError as exc:
         _fail(exc)
-    summary = result.summary()
-    report_dir = settings.data_dir / "reports"
-    report_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    for path in (report_dir / f"mine-{stamp}.json", json_out):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
 
 
 @mine_app.command("rules")

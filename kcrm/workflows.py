@@ -9,6 +9,7 @@ import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kcrm.config import Settings
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from kcrm.ingest.pipeline import ProgressHook
     from kcrm.ingest.readers.base import ReadLimits
     from kcrm.ingest.report import IngestResult
+    from kcrm.kg.mining.pipeline import MiningConfig
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,64 @@ def evaluate_topics(settings: Settings, graph: Graph, held_out: float = 0.2, see
 def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path:
     """Rebuild the search index from the graph and swap it in atomically."""
     return build_search_index(settings, graph, progress=progress)
+
+
+def mine(settings: Settings, graph: Graph, config: MiningConfig | None = None,
+         progress: bool = False) -> dict[str, object]:
+    """Mine the customer base into the graph (value, churn, cross-sell, segments) and tell alerts.
+
+    Webhook deliveries the mining queued are drained by the caller once the graph is closed.
+    The summary is also written under the data dir's reports/ like every other run.
+    """
+    from kcrm.alerts.service import after_mining
+    from kcrm.kg.mining.pipeline import MiningConfig, run_mining
+
+    result = run_mining(graph, load_ontology(), config or MiningConfig(), progress=progress,
+                        batch_size=settings.load_batch_size)
+    after_mining(settings, graph)
+    summary = result.summary()
+    write_report(settings, "mine", summary)
+    return summary
+
+
+def write_report(settings: Settings, kind: str, body: dict[str, object]) -> Path:
+    """A run's summary as JSON under the data dir's reports/, stamped so runs never overwrite."""
+    report_dir = settings.data_dir / "reports"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    path = report_dir / f"{kind}-{stamp}.json"
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    return path
+
+
+DEMO_STEPS = ("load", "link", "classify", "mine", "reindex")
+
+
+def prepare_demo(settings: Settings, graph: Graph, progress: bool = False,
+                 on_step: Callable[[str, float], None] | None = None) -> dict[str, object]:
+    """The whole pipeline on the sample company, so every page and route has its data.
+
+    Load, link mentions, classify into topics, mine customer intelligence, then build the
+    index last, so that mined tiers and churn levels reach the search facets. `on_step`
+    hears each step's name and seconds as it finishes.
+    """
+    import time
+
+    directory = ensure_sample(settings)
+    summary: dict[str, object] = {}
+    steps: dict[str, Callable[[], object]] = {
+        "load": lambda: load_records(settings, graph, directory, progress=progress),
+        "link": lambda: link(settings, graph),
+        "classify": lambda: classify(settings, graph),
+        "mine": lambda: mine(settings, graph, progress=progress),
+        "reindex": lambda: reindex(settings, graph, progress=progress),
+    }
+    for name in DEMO_STEPS:
+        started = time.monotonic()
+        summary[name] = steps[name]()
+        if on_step is not None:
+            on_step(name, time.monotonic() - started)
+    return summary
 
 
 def update_index_after_ingest(settings: Settings, graph: Graph) -> dict | None:

@@ -24,7 +24,7 @@ HOST = "127.0.0.1"
 """The only address the bundled server ever binds: it is a local development/test server."""
 
 JVM_FLAGS: tuple[str, ...] = (
-    # The subset of 5.26's stock `server.jvm.additional` that matters on Java 17 (see DESIGN.md):
+    # The subset of 5.26's stock `server.jvm.additional` that matters on Java 17 (without them start-up fails with a LinkageError):
     # without the add-opens and the netty flag start-up fails with a LinkageError on
     # java.nio.DirectByteBuffer. `-XX:+AlwaysPreTouch` is left out on purpose: it commits the whole
     # heap up front, which slows start-up and inflates the resident size of a development server.

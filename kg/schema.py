@@ -1,6 +1,6 @@
 """Neo4j constraints and indexes generated from the ontology.
 
-One uniqueness constraint on `uid` per class (the stable identity DESIGN.md asks for) and a
+One uniqueness constraint on `uid` per class (the stable identity of docs/architecture.md) and a
 range index for each property the ontology marks `kcrm:indexed` on the classes that carry it.
 """
 

@@ -1,6 +1,6 @@
 """The bundled local Neo4j Community server: installed from Maven Central, started and stopped by kcrm.
 
-Why this exists: kcrm wants a real Neo4j everywhere (DESIGN.md, decision 2) without Docker and
+Why this exists: kcrm wants a real Neo4j everywhere (docs/architecture.md) without Docker and
 without a tarball download. The jars come from Maven Central through `neo4j-server/pom.xml`
 (`install()`), and the server runs as a plain `java` process on 127.0.0.1 with its home, data
 and logs under `Settings.neo4j_home`. The process is detached (its own session), so it
