@@ -147,7 +147,8 @@ class EntityRuler:
                 "zh": spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}}),
             }
             for nlp in self.pipelines.values():
-                ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
+                ruler: Any = nlp.add_pipe("entity_ruler",
+                                          config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
                 ruler.add_patterns(patterns)
         self.ner = _load_ner(ner_model) if ner_model else None
         self._ner_index = {normalise_name(t.text): t for t in terms if t.type != TOPIC} if self.ner else {}
@@ -188,7 +189,9 @@ class EntityRuler:
 
     def _statistical(self, text: str, known: list[Mention]) -> list[Mention]:
         """Statistical entities the ruler missed, linked when their normalised name is a known alias."""
-        found = []
+        found: list[Mention] = []
+        if self.ner is None:
+            return found
         for ent in self.ner(text).ents:
             if any(m.start < ent.end_char and ent.start_char < m.end for m in known):
                 continue

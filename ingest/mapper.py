@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +66,8 @@ def _filter(value: str, name: str) -> str:
         return re.sub(r"[^\w]+", "-", unicodedata.normalize("NFKC", value).lower()).strip("-")
     if name == "local":
         return local_name(value)
-    return {"upper": str.upper, "lower": str.lower, "strip": str.strip}[name](value)
+    transforms: dict[str, Callable[[str], str]] = {"upper": str.upper, "lower": str.lower, "strip": str.strip}
+    return transforms[name](value)
 
 
 class RowMapper:

@@ -20,7 +20,7 @@ def concept_record(concept: Concept, line: int) -> Record:
                                 "altLabels": list(concept.alt_labels)}
     if concept.definition:
         props["definition"] = concept.definition
-    rels = ()
+    rels: tuple[RelRef, ...] = ()
     if concept.broader:
         rels = (RelRef("BROADER", concept.broader, concept.kind, outgoing=True),)
     return Record(concept.kind, concept.uid, props, rels, TAXONOMY_FILE.name, line)

@@ -125,7 +125,8 @@ class TopicClassifier:
         if uids is not None:
             return [self.graph.read(TEXTS_SOME.format(label=label), uids=uids[i:i + self.batch_size],
                                     props=self._props()) for i in range(0, len(uids), self.batch_size)]
-        pages, after = [], ""
+        pages: list[list[dict[str, Any]]] = []
+        after = ""
         while True:
             rows = self.graph.read(TEXTS_ALL.format(label=label), after=after, props=self._props(),
                                    limit=self.batch_size)

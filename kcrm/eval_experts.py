@@ -78,10 +78,9 @@ class BM25:
         self.k1, self.b = k1, b
         self.tf = counts if counts is not None else {uid: Counter(tokens) for uid, tokens in docs.items()}
         self.length = {uid: sum(tf.values()) for uid, tf in self.tf.items()}
-        docs = self.tf
-        self.avg = sum(self.length.values()) / len(docs) if docs else 0.0
+        self.avg = sum(self.length.values()) / len(self.tf) if self.tf else 0.0
         df = Counter(term for tf in self.tf.values() for term in tf)
-        n = len(docs)
+        n = len(self.tf)
         self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self.postings: dict[str, list[str]] = defaultdict(list)
         for uid, tf in self.tf.items():

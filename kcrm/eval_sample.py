@@ -85,7 +85,7 @@ def evaluate_held_out(graph: Graph, searcher: Searcher, share: float = 0.1, seed
             order = [e.expert for e in ranked]
             scores[name].append((reciprocal_rank(order, case["resolver"], len(order)),
                                  precision_at(order, case["resolver"], 5)))
-        topic_counts = Counter()
+        topic_counts: Counter[str] = Counter()
         for topic in case["topics"]:
             topic_counts.update(by_topic[topic])
         baseline = sorted(profiles, key=lambda uid: (-topic_counts[uid], -activity[uid], uid))

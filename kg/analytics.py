@@ -143,7 +143,7 @@ def analyse(memberships: Iterable[Membership], members: Iterable[str] = (), wate
     rank = centrality(g)
     groups = communities(g)
     community_of = {m: i for i, group in enumerate(groups) for m in group}
-    topic_counts: dict[int, Counter[str]] = defaultdict(Counter)
+    topic_counts: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for m in memberships:
         if m.context.startswith(topic_prefix):
             topic_counts[community_of[m.member]][m.context[len(topic_prefix):]] += m.count

@@ -160,10 +160,10 @@ def skill_score(skills: Mapping[str, int], query_topics: Mapping[str, float], br
     Returns the score and the matches as (query topic, skill topic, level, hops).
     """
     total = 0.0
-    matches = []
+    matches: list[tuple[str, str, int, int]] = []
     for topic, mass in query_topics.items():
         distances = topic_distances(topic, broader)
-        best = (0.0, None)
+        best: tuple[float, tuple[str, str, int, int] | None] = (0.0, None)
         for skill_topic, level in skills.items():
             hops = distances.get(skill_topic)
             if hops is None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
+from rdflib.term import Node
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 
 from kcrm.errors import OntologyError
@@ -94,7 +95,7 @@ class Ontology:
         return spec
 
 
-def _labels(graph: Graph, subject: URIRef) -> tuple[str, str]:
+def _labels(graph: Graph, subject: Node) -> tuple[str, str]:
     en = zh = ""
     for label in graph.objects(subject, RDFS.label):
         if isinstance(label, Literal) and label.language == "en":
@@ -104,7 +105,7 @@ def _labels(graph: Graph, subject: URIRef) -> tuple[str, str]:
     return en, zh
 
 
-def _local(uri: URIRef) -> str:
+def _local(uri: Node | None) -> str:
     return str(uri).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
@@ -142,7 +143,7 @@ def _shape_property(graph: Graph, node, base: PropertySpec) -> PropertySpec:
     )
 
 
-def _class_properties(shapes: Graph, cls: URIRef, datatype_props: dict[str, PropertySpec]) -> dict[str, PropertySpec]:
+def _class_properties(shapes: Graph, cls: Node, datatype_props: dict[str, PropertySpec]) -> dict[str, PropertySpec]:
     props: dict[str, PropertySpec] = {}
     for shape in shapes.subjects(SH.targetClass, cls):
         for node in shapes.objects(shape, SH.property):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from kcrm.access import Principal
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"],
                    dependencies=[Depends(require_roles("analyst"))])
-ERRORS = {422: {"model": Problem}, 503: {"model": Problem}}
+ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": Problem}, 503: {"model": Problem}}
 
 
 class CentralExpertOut(BaseModel):

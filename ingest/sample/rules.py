@@ -12,7 +12,7 @@ from kcrm.ingest.sample.policies import BUSINESS, HW_CATS, SW_CATS, Regulation
 def _r(uid: str, title: str, text: str, lang: str, topics: tuple[str, ...], jurisdiction: str, industry: str,
        **kw: object) -> Regulation:
     return Regulation(uid, "IndustryRule", title, text.strip(), lang, topics, jurisdiction=jurisdiction,
-                      industry=industry, **kw)  # type: ignore[arg-type]
+                      industry=industry, **kw)
 
 
 _ALL_SEGMENTS = BUSINESS + ("SEG-CONSUMER",)

@@ -145,7 +145,7 @@ def decide(campaign: Campaign, candidate: Candidate, receipts: Iterable[Receipt]
     received, responded = len(earlier), sum(r.responded for r in earlier)
     same = [r for r in earlier if r.promotion == campaign.promotion]
     last = max(same, key=lambda r: r.sent_at, default=None)
-    base = {"customer": candidate.uid, "name": candidate.name, "tier": candidate.tier, "received": received,
+    base: dict[str, Any] = {"customer": candidate.uid, "name": candidate.name, "tier": candidate.tier, "received": received,
             "responded": responded, "last_same_promotion": last.sent_at if last else None}
     if last is not None:
         days = (campaign.launched_at - last.sent_at).days
