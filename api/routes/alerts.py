@@ -172,7 +172,8 @@ def deliveries(state: Annotated[ServiceState, Depends(get_state)],
 @router.get("/alerts", response_model=AlertsResponse, responses=ERRORS, summary="The caller's notification feed")
 def alerts(state: Annotated[ServiceState, Depends(get_state)],
            principal: Annotated[Principal, Depends(get_principal)],
-           after_id: Annotated[int, Query(ge=0, description="Only notifications with a larger id.")] = 0,
+           after_id: Annotated[int, Query(ge=0, le=2**63 - 1,  # past this SQLite overflows: 422, not 500
+                                          description="Only notifications with a larger id.")] = 0,
            limit: Annotated[int, Query(ge=1, le=200, description="At most this many, newest first.")] = 50,
            subscription: Annotated[str | None, Query(max_length=100, description="Only this subscription's.")] = None,
            ) -> AlertsResponse:
