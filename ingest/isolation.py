@@ -25,12 +25,13 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from kcrm.ingest.readers.base import ReadItem, ReadLimits, file_problem
+from kcrm.ingest.records import Problem
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,18 @@ def _address_space() -> int:
     return 0
 
 
+def _name_memory(item: ReadItem, memory_bytes: int) -> ReadItem:
+    """A file problem raised near the memory limit says so: C parsers (lxml) report a failed malloc
+    as their own error ("unknown error"), which would otherwise hide the limit that caused it."""
+    if not isinstance(item, Problem) or item.line != 0:
+        return item
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if peak < memory_bytes * 0.6:
+        return item
+    return replace(item, reason=f"{item.reason}; the parser reached {peak // 2**20} MiB, near the memory limit of "
+                                f"{memory_bytes // 2**20} MiB (KCRM_INGEST_PARSE_MAX_MB)")
+
+
 def _child(request_path: str) -> None:
     """Run in the child: limit ourselves, read, spool every item; the exit code says how it ended."""
     from kcrm.ingest.readers import get_reader
@@ -74,7 +87,7 @@ def _child(request_path: str) -> None:
             items = chain.from_iterable(reader.read(p, source, limits, options) for p, source in paths)
         with open(spool, "wb") as out:
             for item in items:
-                pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(_name_memory(item, memory_bytes), out, protocol=pickle.HIGHEST_PROTOCOL)
     except MemoryError:
         code = EXIT_MEMORY
     except RecursionError:

@@ -83,8 +83,8 @@ def start_ingest(
     if mapping:
         # Only shipped names, never a path: resolving against the working directory was an existence oracle.
         if mapping not in shipped_mappings():
-            raise IngestError(f"'mapping' must name a shipped mapping ({', '.join(shipped_mappings())}); "
-                              "upload your own as 'mapping_file'")
+            raise IngestError(f"no mapping file {mapping[:100]!r}: 'mapping' names a shipped mapping "
+                              f"({', '.join(shipped_mappings())}); upload your own as 'mapping_file'")
         mapping_ref = str(MAPPINGS_DIR / f"{mapping}.yaml")
         load_mapping(mapping_ref, ontology)
     if mapping_file is not None:

@@ -23,7 +23,13 @@ def docx_bomb(path: Path, paragraphs: int) -> Path:
         archive.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
                          'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
                          'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
-        archive.writestr("word/document.xml", DOCUMENT_XML.format("<w:p><w:r><w:t>x</w:t></w:r></w:p>" * paragraphs))
+        head, tail = DOCUMENT_XML.split("{}")
+        with archive.open("word/document.xml", "w", force_zip64=True) as member:  # streamed: never whole in memory
+            member.write(head.encode())
+            block = b"<w:p><w:r><w:t>x</w:t></w:r></w:p>" * 10_000
+            for _ in range(paragraphs // 10_000):
+                member.write(block)
+            member.write(tail.encode())
     return path
 
 

@@ -74,3 +74,15 @@ def test_markdown_still_reads_titles_links_and_lists() -> None:
     title, text = markdown_to_text("---\ntitle: 'Hello'\n---\n## C# tips ##\n- see [docs](http://x) **now**\n1. two")
     assert title == "Hello" and text == "C# tips ##\nsee docs now\ntwo"
     assert markdown_to_text("# Refund policy\nbody")[0] == "Refund policy"
+
+
+@pytest.mark.parametrize("uid", ["CUS-\u202e1", "CUS-\u200b1", "CUS-\x001", "CUS-\u20281", "C" * 201])
+def test_uids_with_hidden_characters_or_too_long_are_refused(uid: str) -> None:
+    record = record_from_json({"type": "Customer", "uid": uid, "props": {"name": "N"}}, "t.jsonl", 1)
+    cleaned, problems = validate_record(load_ontology(), record)
+    assert cleaned is None and [p.field for p in problems] == ["uid"]
+
+
+def test_ordinary_uids_pass() -> None:
+    record = record_from_json({"type": "Customer", "uid": "客户-0001", "props": {"name": "N"}}, "t.jsonl", 1)
+    assert validate_record(load_ontology(), record)[1] == []
