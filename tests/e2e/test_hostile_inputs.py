@@ -46,6 +46,7 @@ class Case:
     status: int | tuple[int, ...]
     phrase: str = ""
     problem: bool = True  # False where the HTTP parser refuses the request before the app sees it
+    reset_ok: bool = False  # the HTTP parser may also hang up on it (what uvicorn does with huge headers)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ HTTP_CASES: dict[str, Case] = {
     # headers
     "overlong API key header": Case(lambda c: httpx.get(f"{c.url}/v1/search?q=a",
                                                         headers={"X-API-Key": "k" * 200 * KB}),
-                                    (400, 401, 413, 431), problem=False),
+                                    (400, 401, 413, 431), problem=False, reset_ok=True),
     "control characters in the API key": Case(lambda c: httpx.get(f"{c.url}/v1/search?q=a",
                                                                    headers={"X-API-Key": "abc\tdef"}), 401,
                                               "unknown, malformed or revoked"),
@@ -246,7 +247,11 @@ def _while_healthy(url: str, work: Callable[[], Any]) -> Any:
 @pytest.mark.parametrize("name", list(HTTP_CASES))
 def test_hostile_request_gets_a_precise_4xx(name: str, clients: Clients, unchanged) -> None:
     case = HTTP_CASES[name]
-    response = _while_healthy(clients.url, lambda: case.send(clients))
+    try:
+        response = _while_healthy(clients.url, lambda: case.send(clients))
+    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+        assert case.reset_ok, "the server hung up on a request it should have answered"
+        return
     allowed = case.status if isinstance(case.status, tuple) else (case.status,)
     assert response.status_code in allowed, (response.status_code, response.text[:500])
     if case.problem:
