@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .()+-]{0,200}$")
 JOB_ID = re.compile(r"^\d{8}T\d{12}Z$")
 MAX_PROBLEMS_SHOWN = 200
+NAME_MAX_BYTES = 255  # the file system's NAME_MAX: a longer name fails at open() with ENAMETOOLONG
 
 
 def _now() -> str:
@@ -61,6 +62,9 @@ def safe_upload_name(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not SAFE_NAME.match(base) or base in (".", ".."):
         raise IngestError(f"refused upload name {name[:80]!r}: use letters, digits, spaces and . _ - ( ) +")
+    if len(base.encode("utf-8")) > NAME_MAX_BYTES:
+        raise IngestError(f"refused upload name {name[:40]!r}...: {len(base.encode('utf-8'))} bytes in UTF-8, "
+                          f"over the file name limit of {NAME_MAX_BYTES}")
     return base
 
 

@@ -74,6 +74,7 @@ class IngestResult:
             "run_id": self.run_id, "source": self.source, "dry_run": self.dry_run,
             "files": len([f for f in self.files if not f.skipped]),
             "skipped_files": len([f for f in self.files if f.skipped]),
+            "skipped": [{"source": f.source, "reason": f.skipped} for f in self.files if f.skipped][:200],
             "accepted": {"records": self.records, "links": self.links},
             "rejected": {"records": self.rejected_records, "problems": len(self.rejected)},
             "deleted": self.deleted, "graph": load,

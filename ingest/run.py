@@ -28,6 +28,7 @@ from kcrm.ingest.journal import Journal
 from kcrm.ingest.mapper import RowMapper
 from kcrm.ingest.mapping import load_mapping
 from kcrm.ingest.prune import prunable_files, prune
+from kcrm.ingest.isolation import ParseLimits, read_isolated
 from kcrm.ingest.readers import get_reader
 from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits
 from kcrm.ingest.records import Link, Problem, Record
@@ -57,6 +58,7 @@ class IngestOptions:
     progress: bool = False
     batch_size: int = 500
     resolve_threshold: float | None = 90.0
+    isolation: ParseLimits | None = None  # parse in a limited child process (kcrm.ingest.isolation)
 
 
 class IngestRun:
@@ -115,6 +117,10 @@ class IngestRun:
         first = plans[0]
         mapper = RowMapper(first.mapping, first.source_map, self.ontology) if first.mapping and first.source_map \
             else None
+        if self.options.isolation is not None:
+            self._consume(read_isolated(fmt, [(p.path, p.relative) for p in plans], self.options.limits, options,
+                                        self.options.isolation), mapper)
+            return
         if hasattr(reader, "read_many") and len(plans) > 1:
             items: Iterable[ReadItem] = reader.read_many([(p.path, p.relative) for p in plans],
                                                          self.options.limits, options)

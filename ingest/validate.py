@@ -8,6 +8,7 @@ form stored in Neo4j (decimals as floats, ISO dates kept as normalised strings).
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Any
 
@@ -16,6 +17,19 @@ from kcrm.ingest.records import Link, Problem, Record, RelRef
 from kcrm.ontology.model import Ontology, PropertySpec
 
 MAX_UID_LENGTH = 200
+# Control, format (bidi overrides, zero-width) and line/paragraph separators: a uid carrying one
+# displays as another uid ("CUS-\u202e1") or breaks logs and URLs (issue 13, Unicode tricks).
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def uid_problem(uid: str) -> str | None:
+    """Why a uid cannot be stored (None when it can)."""
+    if len(uid) > MAX_UID_LENGTH:
+        return f"longer than {MAX_UID_LENGTH} characters"
+    hidden = next((c for c in uid if unicodedata.category(c) in HIDDEN_CATEGORIES), None)
+    if hidden is not None:
+        return f"holds the invisible or control character U+{ord(hidden):04X} ({unicodedata.name(hidden, 'unnamed')})"
+    return None
 MAX_TEXT_LENGTH = 1_000_000
 
 
@@ -124,8 +138,8 @@ def validate_record(ontology: Ontology, record: Record) -> tuple[Record | None, 
         cls = ontology.class_spec(record.type)
     except OntologyError as exc:
         return None, [problem("type", str(exc))]
-    if len(record.uid) > MAX_UID_LENGTH:
-        return None, [problem("uid", f"longer than {MAX_UID_LENGTH} characters")]
+    if (bad_uid := uid_problem(record.uid)) is not None:
+        return None, [problem("uid", bad_uid)]
     props, errors = check_properties(cls.properties, {k: v for k, v in record.props.items() if k != "uid"}, record.type)
     problems = [problem(f"props.{name}", reason) for name, reason in errors]
     if "uid" in record.props:

@@ -13,6 +13,7 @@ import typer
 from kcrm.config import Settings, get_settings
 from kcrm.errors import KcrmError
 from kcrm.logs import configure_logging
+from kcrm import cli_subscriptions
 
 app = typer.Typer(help="kcrm: customer knowledge graph and search.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -484,6 +485,7 @@ def alerts_deliver() -> None:
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(cli_subscriptions.app, name="subscriptions")
 
 
 def _cli_principal():
@@ -556,9 +558,13 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id `kcrm key
         key = KeyStore(settings.security_db).revoke(key_id)
     except KcrmError as exc:
         _fail(exc)
+    from kcrm.alerts.admin import remove_owner
+    from kcrm.alerts.service import alert_store
+
+    removed = remove_owner(alert_store(settings), key.key_id)  # a revoked key's webhooks stop too
     AuditLog(settings.security_db).record(_cli_principal(), "key.revoke", target=key.key_id,
-                                          detail={"name": key.name})
-    typer.echo(f"revoked {key.key_id} ({key.name}) at {key.revoked_at}")
+                                          detail={"name": key.name, "subscriptions_removed": removed})
+    typer.echo(f"revoked {key.key_id} ({key.name}) at {key.revoked_at}; removed {len(removed)} subscriptions")
 
 
 @app.command("audit")

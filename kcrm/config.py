@@ -129,6 +129,29 @@ class Settings(BaseSettings):
                                            "unreachable Neo4j to return (then resumes from its journal) before it "
                                            "fails.")
 
+    # Hostile callers and files (issue 13): small bodies for JSON routes, parsing in a limited child process,
+    # webhooks that cannot reach internal addresses or hold the dispatcher, a cap on subscriptions.
+    api_max_body_kb: int = Field(256, ge=1, description="Largest request body of every route except POST "
+                                 "/v1/ingest, in KiB; larger gives 413 before the body is read.")
+    ingest_parse_isolated: bool = Field(True, description="Parse every ingested file in a child process with the "
+                                        "memory, CPU and wall-clock limits below, so a hostile file cannot stall "
+                                        "or kill the server.")
+    ingest_parse_max_mb: int = Field(1024, ge=16, description="Memory a file's parser may use on top of the child "
+                                     "process's start, in MiB; a file that needs more is rejected.")
+    ingest_parse_cpu_s: int = Field(300, ge=1, description="CPU seconds a file's parser may use; a file that needs "
+                                    "more is rejected.")
+    ingest_parse_wall_s: float = Field(600.0, gt=0, description="Wall-clock seconds a file's parser may run; a file "
+                                       "that takes longer is rejected.")
+    alerts_webhook_allow_hosts: str = Field("", description="Comma-separated hosts, IP addresses or CIDR networks "
+                                            "that webhooks may reach although they are loopback, private, "
+                                            "link-local or reserved (refused otherwise), e.g. '127.0.0.1'.")
+    alerts_webhook_deadline_s: float = Field(15.0, gt=0, description="Overall deadline of one webhook try: "
+                                             "connect, send and read the answer (a slow drip is cut off).")
+    alerts_webhook_max_response_kb: int = Field(64, ge=1, description="Most of a webhook's answer that is read, "
+                                                "in KiB; the rest is ignored.")
+    alerts_max_subscriptions: int = Field(100, ge=1, description="Most subscriptions one key may hold; one more "
+                                          "gives 409.")
+
     @property
     def local_neo4j(self) -> bool:
         """True when kcrm owns the Neo4j process (no NEO4J_URI given)."""

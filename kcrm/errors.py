@@ -149,3 +149,10 @@ class AlertsDisabled(KcrmError):
 
     title = "Alerts disabled"
     status = 503
+
+
+class LimitReached(KcrmError):
+    """A per-caller quota is full (e.g. KCRM_ALERTS_MAX_SUBSCRIPTIONS); remove something first."""
+
+    status = 409
+    title = "Limit reached"

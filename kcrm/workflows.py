@@ -23,6 +23,7 @@ from kcrm.search.service import build_search_index
 
 if TYPE_CHECKING:
     from kcrm.ingest.pipeline import ProgressHook
+    from kcrm.ingest.isolation import ParseLimits
     from kcrm.ingest.readers.base import ReadLimits
     from kcrm.ingest.report import IngestResult
     from kcrm.kg.mining.pipeline import MiningConfig
@@ -171,10 +172,21 @@ def update_index_after_ingest(settings: Settings, graph: Graph) -> dict | None:
 
 def ingest_limits(settings: Settings) -> ReadLimits:
     """The read limits the settings ask for."""
+    from kcrm.ingest.isolation import ParseLimits
     from kcrm.ingest.readers.base import ReadLimits
 
     return ReadLimits(max_file_bytes=settings.ingest_max_file_mb * 1024 * 1024,
                       max_field_chars=settings.ingest_max_field_chars)
+
+
+def parse_limits(settings: Settings) -> ParseLimits | None:
+    """Limits of the child process that parses each file, or None when KCRM_INGEST_PARSE_ISOLATED is off."""
+    from kcrm.ingest.isolation import ParseLimits
+
+    if not settings.ingest_parse_isolated:
+        return None
+    return ParseLimits(memory_mb=settings.ingest_parse_max_mb, cpu_s=settings.ingest_parse_cpu_s,
+                       wall_s=settings.ingest_parse_wall_s)
 
 
 def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None = None,
@@ -190,7 +202,7 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
         apply_schema(graph, ontology)
     options = IngestOptions(fmt=fmt, mapping=mapping, encoding=encoding, source=source, dry_run=dry_run, prune=prune,
                             progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings),
-                            resolve_threshold=settings.resolve_threshold)
+                            resolve_threshold=settings.resolve_threshold, isolation=parse_limits(settings))
     run_id = run_id or unfinished_run(path, options, settings.data_dir / "ingest") or new_run_id()
     on_commit = None
     if graph is not None and not dry_run and settings.alerts_enabled:

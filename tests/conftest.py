@@ -101,6 +101,8 @@ def api_url(e2e_settings: Settings, neo4j_uri: str, loaded, security_db: Path) -
     env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), NEO4J_URI=neo4j_uri,
                NEO4J_PASSWORD=e2e_settings.neo4j_password, KCRM_LOG_FORMAT="json")
     env["KCRM_AUTH_DB"] = str(security_db)
+    env["KCRM_ALERTS_WEBHOOK_ALLOW_HOSTS"] = "127.0.0.1"  # the tests' own webhook receivers
+    env["KCRM_INGEST_PARSE_MAX_MB"] = "256"  # a zip bomb breaks the parse limit quickly on a shared machine
     log_path = e2e_settings.data_dir / "api-test.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--port", str(port)],

@@ -22,12 +22,13 @@ from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
-from kcrm.errors import EntityNotFound
+from kcrm.alerts.targets import AllowList, check_url
+from kcrm.errors import EntityNotFound, LimitReached
 from kcrm.kg.explore import entity as find_entity
 
 router = APIRouter(prefix="/v1", tags=["alerts"],
                    dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
-ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": Problem}, 404: {"model": Problem},
+ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": Problem}, 404: {"model": Problem}, 409: {"model": Problem},
                                            422: {"model": Problem}, 503: {"model": Problem}}
 ItemType = Literal["SupportCase", "Document", "Policy", "IndustryRule"]
 
@@ -128,6 +129,13 @@ def _out(sub: Subscription) -> SubscriptionOut:
 def subscribe(state: Annotated[ServiceState, Depends(get_state)],
               principal: Annotated[Principal, Depends(get_principal)], body: SubscriptionIn) -> SubscriptionOut:
     store = state.require_alerts()
+    settings = state.settings
+    held = len(store.subscriptions(owner=principal.key_id))
+    if held >= settings.alerts_max_subscriptions:
+        raise LimitReached(f"key {principal.key_id!r} already holds {held} subscriptions, the most one key may hold "
+                           f"(KCRM_ALERTS_MAX_SUBSCRIPTIONS={settings.alerts_max_subscriptions}); delete one first")
+    if body.webhook_url is not None:  # loopback, private, link-local and metadata targets are refused (422)
+        check_url(str(body.webhook_url), AllowList.parse(settings.alerts_webhook_allow_hosts))
     groups = principal.visible_groups()
     filters = body.filters.model_dump(exclude_none=True) if body.filters else {}
     kind = "entity" if body.entity else "warnings" if body.warnings else "query"
@@ -172,7 +180,8 @@ def deliveries(state: Annotated[ServiceState, Depends(get_state)],
 @router.get("/alerts", response_model=AlertsResponse, responses=ERRORS, summary="The caller's notification feed")
 def alerts(state: Annotated[ServiceState, Depends(get_state)],
            principal: Annotated[Principal, Depends(get_principal)],
-           after_id: Annotated[int, Query(ge=0, description="Only notifications with a larger id.")] = 0,
+           after_id: Annotated[int, Query(ge=0, le=2**63 - 1,  # past this SQLite overflows: 422, not 500
+                                          description="Only notifications with a larger id.")] = 0,
            limit: Annotated[int, Query(ge=1, le=200, description="At most this many, newest first.")] = 50,
            subscription: Annotated[str | None, Query(max_length=100, description="Only this subscription's.")] = None,
            ) -> AlertsResponse:

@@ -52,9 +52,11 @@ def read_audit(
     if since is not None:
         try:
             when = datetime.fromisoformat(since.replace("Z", "+00:00"))
+            since = (when.astimezone(UTC) if when.tzinfo else when).replace(tzinfo=None).isoformat()
         except ValueError as exc:
             raise BadQuery(f"since={since!r} is not an ISO 8601 date or date-time") from exc
-        since = (when.astimezone(UTC) if when.tzinfo else when).replace(tzinfo=None).isoformat()
+        except OverflowError as exc:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+            raise BadQuery(f"since={since!r} is outside the years 1 to 9999 once moved to UTC") from exc
     entries = AuditLog(state.settings.security_db).query(principal=principal, action=action, since=since,
                                                          target=target, limit=limit)
     return AuditResponse(count=len(entries), entries=[AuditEntryOut(**e.__dict__) for e in entries])

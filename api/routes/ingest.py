@@ -10,8 +10,8 @@ from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
-from kcrm.ingest.jobs import IngestJobs
-from kcrm.ingest.mapping import load_mapping, parse_mapping
+from kcrm.ingest.jobs import IngestJobs, safe_upload_name
+from kcrm.ingest.mapping import MAPPINGS_DIR, load_mapping, parse_mapping, shipped_mappings
 from kcrm.ontology.model import load_ontology
 from pydantic import BaseModel, Field
 
@@ -69,7 +69,7 @@ def start_ingest(
     jobs: Annotated[IngestJobs, Depends(get_jobs)],
     files: Annotated[list[UploadFile], File(description="The files to ingest (any registered format).")],
     format: Annotated[str | None, Form(description="Reader to use for every file (default: by extension).")] = None,
-    mapping: Annotated[str | None, Form(description="Name of a shipped mapping, e.g. 'northwind'.")] = None,
+    mapping: Annotated[str | None, Form(max_length=100, description="Name of a shipped mapping, e.g. 'northwind'.")] = None,
     mapping_file: Annotated[UploadFile | None, File(description="A mapping YAML file.")] = None,
     source: Annotated[str | None, Form(max_length=200, description="Provenance name for the nodes.")] = None,
     dry_run: Annotated[bool, Form(description="Validate only; write nothing to the graph.")] = False,
@@ -78,23 +78,31 @@ def start_ingest(
         raise IngestError("give either 'mapping' (a shipped name) or 'mapping_file', not both")
     ontology = load_ontology()
     mapping_text: str | None = None
+    names = [safe_upload_name(upload.filename or "") for upload in files]  # before any job or folder exists
+    mapping_ref: str | None = None
     if mapping:
-        if "/" in mapping or "\\" in mapping or mapping.startswith("."):
-            raise IngestError("'mapping' names a shipped mapping; upload your own as 'mapping_file'")
-        load_mapping(mapping, ontology)
+        # Only shipped names, never a path: resolving against the working directory was an existence oracle.
+        if mapping not in shipped_mappings():
+            raise IngestError(f"no mapping file {mapping[:100]!r}: 'mapping' names a shipped mapping "
+                              f"({', '.join(shipped_mappings())}); upload your own as 'mapping_file'")
+        mapping_ref = str(MAPPINGS_DIR / f"{mapping}.yaml")
+        load_mapping(mapping_ref, ontology)
     if mapping_file is not None:
         mapping_text = mapping_file.file.read(1024 * 1024).decode("utf-8", errors="replace")
         parse_mapping(mapping_text, mapping_file.filename or "mapping.yaml", ontology)
+    if len(set(names)) < len(names):
+        raise IngestError("two uploads have the same name")
     job, upload_dir = jobs.new_job()
-    mapping_ref: str | None = mapping
     if mapping_text is not None:
         path = upload_dir.parent / "mapping.yaml"
         path.write_text(mapping_text, encoding="utf-8")
         mapping_ref = str(path)
     try:
         names = [jobs.save_upload(upload_dir, upload.filename or "", upload.file).name for upload in files]
-    except IngestError as exc:
+    except (IngestError, OSError) as exc:  # never leave a job "queued" that will not run
         jobs.fail(job, str(exc))
+        if isinstance(exc, OSError):
+            raise IngestError(f"could not store the upload: {exc.strerror or exc}") from exc
         raise
     jobs.submit(job, upload_dir, format, mapping_ref, source, dry_run)
     request.state.audit = {"files": names, "mapping": mapping or (mapping_file and mapping_file.filename),

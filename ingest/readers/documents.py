@@ -32,7 +32,11 @@ class _DocumentReader:
         except (EncodingUnknown, ValueError) as exc:
             yield file_problem(source, str(exc))
             return
+        except MemoryError:  # the isolated parser's memory limit: let it name the limit (kcrm.ingest.isolation)
+            raise
         except Exception as exc:  # parsers of binary formats raise their own zoo of errors
+            if "memory" in str(exc).lower():  # lxml reports a failed malloc as XMLSyntaxError("Memory allocation failed")
+                raise MemoryError(str(exc)) from exc
             yield file_problem(source, f"cannot read this {self.format.upper()} file: {type(exc).__name__}: {exc}")
             return
         text = text.strip()

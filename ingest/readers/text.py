@@ -70,22 +70,48 @@ def html_to_text(html: str) -> tuple[str, str]:
     return title, text
 
 
+# Every pattern below is applied per line or with bounded repeats: `\s` runs that may cross lines
+# and nested lazy groups made a heading of 2,000 spaces take 28 s (issue 13).
+_LINK = re.compile(r"!?\[([^[\]\n]{0,500})\]\([^()\n]{0,2000}\)")
+_EMPHASIS = re.compile(r"(\*\*|__|`{1,3})")
+_HEADING_MARK = re.compile(r"^#{1,6}[ \t]+", re.MULTILINE)
+_BULLET = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}\.)[ \t]+", re.MULTILINE)
+
+
+def _front_matter(markdown: str) -> tuple[str, str]:
+    """(front matter, body) when the document opens with a `---` block, else ('', markdown)."""
+    lines = markdown.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return "", markdown
+    for index in range(1, len(lines)):
+        if lines[index].strip() == "---":
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:])
+    return "", markdown
+
+
+def _heading(line: str) -> str | None:
+    """The text of an ATX heading line (`## Title ##`), or None."""
+    marks = len(line) - len(line.lstrip("#"))
+    if not 1 <= marks <= 6 or len(line) == marks or line[marks] not in " \t":
+        return None
+    text = line[marks:].strip().rstrip("#").strip()
+    return text or None
+
+
 def markdown_to_text(markdown: str) -> tuple[str, str]:
     """(title, text) of a Markdown document: front matter's title or the first heading; markup removed."""
     title = ""
-    body = markdown
-    front = re.match(r"^---\s*\n(.*?)\n---\s*\n", markdown, re.DOTALL)
-    if front:
-        body = markdown[front.end():]
-        found = re.search(r"^title:\s*['\"]?(.+?)['\"]?\s*$", front.group(1), re.MULTILINE)
-        title = found.group(1) if found else ""
-    heading = re.search(r"^#{1,6}\s+(.+?)\s*#*\s*$", body, re.MULTILINE)
-    if not title and heading:
-        title = heading.group(1)
-    text = re.sub(r"^#{1,6}\s+", "", body, flags=re.MULTILINE)
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"(\*\*|__|`{1,3})", "", text)
-    text = re.sub(r"^\s*([-*+]|\d+\.)\s+", "", text, flags=re.MULTILINE)
+    front, body = _front_matter(markdown)
+    for line in front.split("\n"):
+        if line.startswith("title:"):
+            title = line[len("title:"):].strip().strip("'\"").strip()
+            break
+    if not title:
+        title = next((found for line in body.split("\n") if (found := _heading(line))), "")
+    text = _HEADING_MARK.sub("", body)
+    text = _LINK.sub(r"\1", text)
+    text = _EMPHASIS.sub("", text)
+    text = _BULLET.sub("", text)
     return title.strip(), text.strip()
 
 

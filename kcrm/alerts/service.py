@@ -6,6 +6,7 @@ import logging
 
 from kcrm.alerts.notify import notify_mined_warnings
 from kcrm.alerts.store import AlertStore
+from kcrm.alerts.targets import AllowList
 from kcrm.alerts.webhook import RetryPolicy, drain
 from kcrm.config import Settings
 from kcrm.kg.connection import Graph
@@ -21,7 +22,9 @@ def alert_store(settings: Settings) -> AlertStore:
 def retry_policy(settings: Settings) -> RetryPolicy:
     """Webhook attempts, backoff and timeout from the settings."""
     return RetryPolicy(attempts=settings.alerts_webhook_attempts, backoff_s=settings.alerts_webhook_backoff_s,
-                       timeout_s=settings.alerts_webhook_timeout_s)
+                       timeout_s=settings.alerts_webhook_timeout_s, deadline_s=settings.alerts_webhook_deadline_s,
+                       max_response_bytes=settings.alerts_webhook_max_response_kb * 1024,
+                       allow=AllowList.parse(settings.alerts_webhook_allow_hosts))
 
 
 def after_mining(settings: Settings, graph: Graph) -> int:

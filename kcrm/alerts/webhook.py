@@ -5,6 +5,10 @@ A delivery is claimed from the store before it is sent; a 2xx answer delivers it
 seconds later, until `attempts` tries have failed. Each try is logged with its status code or
 error and duration (`GET /v1/subscriptions/{id}/deliveries`). The API runs a `Dispatcher` thread;
 the CLI drains what it queued before it exits (`drain`).
+
+Every connection goes through `kcrm.alerts.targets` (public addresses only, unless allowed), each
+attempt has an overall deadline, and at most `max_response_bytes` of an answer are read: one
+slow or chatty endpoint cannot hold the single dispatcher thread (issue 13).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import httpx
 
 from kcrm import __version__
 from kcrm.alerts.store import AlertStore
+from kcrm.alerts.targets import DEADLINE, AllowList, webhook_client
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,9 @@ class RetryPolicy:
     attempts: int = 5
     backoff_s: float = 1.0
     timeout_s: float = 5.0
+    deadline_s: float = 15.0
+    max_response_bytes: int = 64 * 1024
+    allow: AllowList = AllowList()
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based): backoff, 2x, 4x..."""
@@ -53,16 +61,25 @@ def send_once(client: httpx.Client, store: AlertStore, row: dict[str, Any], poli
     started = time.perf_counter()
     code: int | None = None
     error: str | None = None
+    token = DEADLINE.set(time.monotonic() + policy.deadline_s)
     try:
-        response = client.post(row["url"], content=json.dumps(payload(row), ensure_ascii=False).encode("utf-8"),
-                               headers={"Content-Type": "application/json", "User-Agent": f"kcrm/{__version__}",
-                                        "X-Kcrm-Delivery": str(row["id"]), "X-Kcrm-Attempt": str(attempt)},
-                               timeout=policy.timeout_s)
-        code = response.status_code
+        with client.stream("POST", row["url"],
+                           content=json.dumps(payload(row), ensure_ascii=False).encode("utf-8"),
+                           headers={"Content-Type": "application/json", "User-Agent": f"kcrm/{__version__}",
+                                    "X-Kcrm-Delivery": str(row["id"]), "X-Kcrm-Attempt": str(attempt)},
+                           timeout=min(policy.timeout_s, policy.deadline_s)) as response:
+            code = response.status_code
+            read = 0
+            for chunk in response.iter_raw():  # the answer is not used: read a little, then hang up
+                read += len(chunk)
+                if read >= policy.max_response_bytes:
+                    break
         if not 200 <= code < 300:
             error = f"HTTP {code}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        DEADLINE.reset(token)
     took = round((time.perf_counter() - started) * 1000, 2)
     delivered = error is None
     retry_at = None
@@ -77,11 +94,11 @@ def send_once(client: httpx.Client, store: AlertStore, row: dict[str, Any], poli
 
 def deliver_due(store: AlertStore, policy: RetryPolicy, client: httpx.Client | None = None) -> int:
     """Try every delivery that is due now, once; returns how many were delivered."""
-    rows = store.claim_due(lease_s=policy.timeout_s * 2 + 1)
+    rows = store.claim_due(lease_s=policy.deadline_s * 2 + 1)
     if not rows:
         return 0
     own = client is None
-    client = client or httpx.Client(follow_redirects=False)
+    client = client or webhook_client(policy.allow)
     try:
         return sum(send_once(client, store, row, policy) for row in rows)
     finally:
@@ -93,7 +110,7 @@ def drain(store: AlertStore, policy: RetryPolicy, deadline_s: float) -> int:
     """Deliver until nothing is pending or `deadline_s` has passed (what a CLI run does before exiting)."""
     end = time.monotonic() + deadline_s
     delivered = 0
-    with httpx.Client(follow_redirects=False) as client:
+    with webhook_client(policy.allow) as client:
         while store.pending_count() and time.monotonic() < end:
             delivered += deliver_due(store, policy, client)
             time.sleep(min(0.2, max(0.0, end - time.monotonic())))
@@ -113,7 +130,7 @@ class Dispatcher:
         return self
 
     def _loop(self) -> None:
-        with httpx.Client(follow_redirects=False) as client:
+        with webhook_client(self.policy.allow) as client:
             while not self._stop.is_set():
                 try:
                     deliver_due(self.store, self.policy, client)
