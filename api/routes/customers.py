@@ -39,7 +39,8 @@ class Customer360Response(BaseModel):
     recent_topics: list[str] = Field(examples=[["topic-subscription"]])
     experts: list[dict[str, Any]] = Field(description="Skilled in the customer's recent topics and language.")
     mined_segment: dict[str, Any] | None = Field(
-        None, description="The segment `kcrm mine` put the customer in (null before mining); the declared one is "
+        None, description="The segment `kcrm mine` put the customer in (null before mining, and for a key without "
+        "the analyst role, whose `profile` also lacks the mined figures: docs/security.md); the declared one is "
         "`segment`.", examples=[{"uid": "SEG-MINED-3", "name": "Recently active, frequent buyers"}])
 
 

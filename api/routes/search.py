@@ -47,7 +47,8 @@ class SearchHit(BaseModel):
     )
     facts: dict[str, Any] = Field(
         default_factory=dict, description="The graph facts worth showing: customer and its mined value tier and "
-        "churn risk, product and category, who resolved or authored it, topic, status.",
+        "churn risk (those two for the analyst role only), product and category, who resolved or authored it, "
+        "topic, status. A neighbour's facts appear only when everyone who may see the item may see the neighbour.",
         examples=[{"customer": "Ashford Logistics plc", "customerTier": "gold", "product": "NetLink AX3000 Router",
                    "resolvedBy": "Li Na"}])
     explain: dict[str, Any] | None = Field(
