@@ -16,18 +16,21 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
 from kcrm.ingest.records import Link, Record, RelRef
 from kcrm.ingest.resolve import Candidate, resolve
 from kcrm.kg.connection import Graph
+from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
 
 log = logging.getLogger(__name__)
 
 RESOLVED_CLASS = "Customer"
-GRAPH_CANDIDATES = """
-MATCH (c:`{label}`) WHERE NOT c.uid IN $uids AND coalesce(c['source'], '') <> $source
+# Only customers the ingesting caller may see ($groups; null: all) can take in its records.
+GRAPH_CANDIDATES = f"""
+MATCH (c:`{{label}}`) WHERE NOT c.uid IN $uids AND coalesce(c['source'], '') <> $source AND {visible('c')}
 RETURN c.uid AS uid, properties(c) AS props
 """
 KEPT_NODES = "MATCH (c:`{label}`) WHERE c.uid IN $uids RETURN c.uid AS uid, properties(c) AS props"
@@ -74,14 +77,16 @@ def _candidate(uid: str, props: dict[str, Any], source: str) -> Candidate:
                      phone=_first(props.get("phone")), source=source, aliases=_aliases(props))
 
 
-def find_merges(graph: Graph, ontology: Ontology, records: list[Record], source: str, threshold: float
-                ) -> list[MergeRecord]:
-    """Which of the run's customers are customers the graph already has from another source."""
+def find_merges(graph: Graph, ontology: Ontology, records: list[Record], source: str, threshold: float,
+                groups: Sequence[str] | None = None) -> list[MergeRecord]:
+    """Which of the run's customers are customers the graph already has from another source
+    (among those a caller seeing `groups` may see; None: all)."""
     incoming = [r for r in records if r.type == RESOLVED_CLASS]
     if not incoming:
         return []
     label = ontology.class_spec(RESOLVED_CLASS).name
-    rows = graph.read(GRAPH_CANDIDATES.format(label=label), source=source, uids=[r.uid for r in incoming])
+    rows = graph.read(GRAPH_CANDIDATES.format(label=label), source=source, uids=[r.uid for r in incoming],
+                      groups=query_groups(list(groups)) if groups is not None else None)
     if not rows:
         return []
     existing = [_candidate(row["uid"], row["props"], row["props"].get("source") or "") for row in rows]

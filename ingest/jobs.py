@@ -110,16 +110,20 @@ class IngestJobs:
         return target
 
     def submit(self, job: IngestJob, upload_dir: Path, fmt: str | None, mapping: str | Path | None,
-               source: str | None, dry_run: bool) -> None:
+               source: str | None, dry_run: bool, owner: str | None = None,
+               groups: list[str] | None = None) -> None:
         """Queue the job; it runs when the jobs before it are done.
+
+        `owner` (a key id) alone may read its report (and admins); the job writes with `groups`,
+        the owner's visible groups (None: everything), after a restart too.
 
         The job is written to its folder first, so a server killed before the job finishes runs
         it again at the next start (`resume_unfinished`), resuming from the ingest journal.
         """
         job.request = {"fmt": fmt, "mapping": str(mapping) if mapping is not None else None, "source": source,
-                       "dry_run": dry_run}
+                       "dry_run": dry_run, "owner": owner, "groups": groups}
         self._persist(job)
-        self._pool.submit(self._run, job, upload_dir, fmt, mapping, source, dry_run)
+        self._pool.submit(self._run, job, upload_dir, fmt, mapping, source, dry_run, groups)
 
     def resume_unfinished(self) -> list[str]:
         """Queue again every accepted job a previous server process did not finish; their ids."""
@@ -137,7 +141,7 @@ class IngestJobs:
                 self.jobs[job.job_id] = job
             request = job.request
             self._pool.submit(self._run, job, path.parent / "uploads", request["fmt"], request["mapping"],
-                              request["source"], bool(request["dry_run"]))
+                              request["source"], bool(request["dry_run"]), request.get("groups"))
             resumed.append(job.job_id)
         if resumed:
             log.warning("resuming %d ingest jobs left unfinished by the last server process: %s", len(resumed),
@@ -145,7 +149,7 @@ class IngestJobs:
         return resumed
 
     def _run(self, job: IngestJob, upload_dir: Path, fmt: str | None, mapping: str | Path | None,
-             source: str | None, dry_run: bool) -> None:
+             source: str | None, dry_run: bool, groups: list[str] | None = None) -> None:
         from kcrm import workflows
 
         def progress(stage: str, rows: int) -> None:
@@ -159,7 +163,8 @@ class IngestJobs:
                 try:
                     result = workflows.ingest(self.settings, None if dry_run else self.graph, upload_dir, fmt=fmt,
                                               mapping=mapping, source=source or f"upload-{job.job_id}",
-                                              dry_run=dry_run, run_id=job.job_id, on_progress=progress)
+                                              dry_run=dry_run, run_id=job.job_id, on_progress=progress,
+                                              groups=groups)
                     break
                 except GraphUnavailable as exc:
                     if time.monotonic() >= deadline:

@@ -8,19 +8,24 @@ a problem naming the relationship and the uid that was not found.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from kcrm.ingest.records import Link, Problem, Record
 from kcrm.kg.connection import Graph
+from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
 
-EXISTING_UIDS = "UNWIND $uids AS uid MATCH (n:`{label}` {{uid: uid}}) RETURN n.uid AS uid"
+# Trimmed by the caller's $groups (null: everything): a node the caller may not see is, for its
+# records, absent (`kcrm.ingest.access_check`).
+EXISTING_UIDS = f"UNWIND $uids AS uid MATCH (n:`{{label}}` {{{{uid: uid}}}}) WHERE {visible('n')} RETURN n.uid AS uid"
 CHUNK = 5000
 Lookup = Callable[[dict[str, set[str]]], set[tuple[str, str]]]
 
 
-def graph_lookup(graph: Graph | None, ontology: Ontology) -> Lookup:
-    """Which of the wanted (class, uid)s exist in the graph; without a graph (dry run) all are assumed to."""
+def graph_lookup(graph: Graph | None, ontology: Ontology, groups: Sequence[str] | None = None) -> Lookup:
+    """Which of the wanted (class, uid)s exist in the graph, among those a caller seeing `groups` may
+    see (None: all); without a graph (dry run) all are assumed to."""
+    trim = query_groups(list(groups)) if groups is not None else None
 
     def lookup(wanted: dict[str, set[str]]) -> set[tuple[str, str]]:
         if graph is None:
@@ -30,7 +35,8 @@ def graph_lookup(graph: Graph | None, ontology: Ontology) -> Lookup:
             cypher = EXISTING_UIDS.format(label=ontology.class_spec(label).name)
             ordered = sorted(uids)
             for start in range(0, len(ordered), CHUNK):
-                found.update((label, row["uid"]) for row in graph.read(cypher, uids=ordered[start:start + CHUNK]))
+                found.update((label, row["uid"]) for row in graph.read(cypher, uids=ordered[start:start + CHUNK],
+                                                                                  groups=trim))
         return found
 
     return lookup

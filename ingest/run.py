@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from kcrm.errors import IngestError
 from kcrm.ingest import native
+from kcrm.ingest.access_check import refuse_outside_groups
 from kcrm.ingest.batches import BatchWriter, plan_batches
 from kcrm.ingest.dedupe import MergeRecord, find_merges, fold, write_merges
 from kcrm.ingest.discovery import FilePlan, FilePlanner, discover
@@ -59,6 +60,7 @@ class IngestOptions:
     batch_size: int = 500
     resolve_threshold: float | None = 90.0
     isolation: ParseLimits | None = None  # parse in a limited child process (kcrm.ingest.isolation)
+    groups: tuple[str, ...] | None = None  # the caller's visible groups (None: sees and writes everything)
 
 
 class IngestRun:
@@ -100,6 +102,7 @@ class IngestRun:
             self._bar = bar
             for (fmt, _), members in groups.items():
                 self._read_group(fmt, members)
+        self._check_access()
         self._resolve_duplicates()
         self._check_references()
         self.result.records, self.result.links = len(self.records), len(self.links)
@@ -236,19 +239,26 @@ class IngestRun:
         if outcome is not None:
             outcome.rejected += 1
 
+    def _check_access(self) -> None:
+        """Refuse records that would change nodes, or assign groups, outside the caller's groups."""
+        self.records, problems = refuse_outside_groups(self.records, self.graph, self.ontology, self.options.groups)
+        for problem in problems:
+            self._late_reject(problem)
+
     def _resolve_duplicates(self) -> None:
         """Fold customers that the graph already has from another source into those nodes."""
         if self.graph is None or self.options.resolve_threshold is None:
             return
         self.merges = find_merges(self.graph, self.ontology, self.records, self.result.source,
-                                  self.options.resolve_threshold)
+                                  self.options.resolve_threshold, groups=self.options.groups)
         self.records, self.links = fold(self.records, self.links, self.merges)
         self.result.merged = [m.as_dict() for m in self.merges]
 
     def _check_references(self) -> None:
         """Reject records and links whose other end exists neither in this run nor in the graph."""
         self.records, self.links, problems = check_references(self.records, self.links,
-                                                              graph_lookup(self.graph, self.ontology))
+                                                              graph_lookup(self.graph, self.ontology,
+                                                                                           self.options.groups))
         for problem in problems:
             self._late_reject(problem)
 

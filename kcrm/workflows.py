@@ -9,7 +9,7 @@ import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from kcrm.config import Settings
@@ -192,8 +192,13 @@ def parse_limits(settings: Settings) -> ParseLimits | None:
 def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None = None,
            mapping: str | Path | None = None, encoding: str | None = None, source: str | None = None,
            dry_run: bool = False, progress: bool = False, run_id: str | None = None,
-           on_progress: ProgressHook | None = None, prune: bool = False) -> IngestResult:
-    """Ingest a file or directory (schema applied first); report and quarantine go to DATA_DIR/ingest/RUN."""
+           on_progress: ProgressHook | None = None, prune: bool = False,
+           groups: Sequence[str] | None = None) -> IngestResult:
+    """Ingest a file or directory (schema applied first); report and quarantine go to DATA_DIR/ingest/RUN.
+
+    `groups`: the caller's visible groups; it may then change only nodes it may see and assign only
+    groups it holds (`kcrm.ingest.access_check`). None (the CLI, an all-groups key): no such check.
+    """
     from kcrm.ingest.freshness import index_freshness
     from kcrm.ingest.pipeline import IngestOptions, ingest_path, new_run_id, unfinished_run
 
@@ -202,7 +207,8 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
         apply_schema(graph, ontology)
     options = IngestOptions(fmt=fmt, mapping=mapping, encoding=encoding, source=source, dry_run=dry_run, prune=prune,
                             progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings),
-                            resolve_threshold=settings.resolve_threshold, isolation=parse_limits(settings))
+                            resolve_threshold=settings.resolve_threshold, isolation=parse_limits(settings),
+                            groups=tuple(groups) if groups is not None else None)
     run_id = run_id or unfinished_run(path, options, settings.data_dir / "ingest") or new_run_id()
     on_commit = None
     if graph is not None and not dry_run and settings.alerts_enabled:

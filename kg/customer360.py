@@ -9,6 +9,7 @@ from typing import Any
 
 from kcrm.errors import EntityNotFound
 from kcrm.kg.connection import Graph
+from kcrm.kg.field_access import node_properties
 from kcrm.kg.mining.writeback import SOURCE as MINED_SOURCE
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import load_ontology
@@ -206,8 +207,11 @@ def applicable_rules(rules: list[dict[str, Any]], country: str | None, language:
 
 
 def customer_360(graph: Graph, uid: str, cases: int = 10, top: int = 5, experts: int = 5,
-                 groups: list[str] | None = None) -> Customer360:
+                 groups: list[str] | None = None, mined: bool = True) -> Customer360:
     """The 360 view of customer `uid` as a caller seeing `groups` may see it (None: everything).
+
+    `mined` (`kg.field_access.reads_mined`): whether the caller may read mined figures; without
+    it the profile loses them and the mined segment is left out.
 
     EntityNotFound when the graph has no such customer or the caller may not see it (the same
     answer, so a restricted customer cannot be told from an absent one).
@@ -220,8 +224,9 @@ def customer_360(graph: Graph, uid: str, cases: int = 10, top: int = 5, experts:
     tx = r["transactions"] or {}
     tx["total"] = round(tx.get("total") or 0.0, 2)
     return Customer360(
-        uid=uid, profile={k: v for k, v in r["profile"].items() if k not in _HIDDEN}, segment=r["segment"],
+        uid=uid, profile=node_properties({k: v for k, v in r["profile"].items() if k not in _HIDDEN}, mined),
+        segment=r["segment"],
         transactions=tx, top_products=r["topProducts"], products=r["products"], open_cases=r["openCases"],
         closed_cases=r["closedCases"], case_counts={"open": r["openCount"], "closed": r["closedCount"]},
         rules=applicable_rules(merge_rules(r["rules"]), r["profile"].get("country"), r["profile"].get("language")), account_team=r["accountTeam"], recent_topics=r["recentTopics"],
-        experts=r["experts"], mined_segment=r["minedSegment"])
+        experts=r["experts"], mined_segment=r["minedSegment"] if mined else None)

@@ -16,15 +16,16 @@ from pydantic import BaseModel, Field, HttpUrl, model_validator
 
 from kcrm.access import Principal
 from kcrm.alerts.matching import split_query
-from kcrm.alerts.notify import subscription_filter
+from kcrm.alerts.notify import WARNINGS_MARK, subscription_filter
 from kcrm.alerts.store import Subscription
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.alerts.targets import AllowList, check_url
-from kcrm.errors import EntityNotFound, LimitReached
+from kcrm.errors import EntityNotFound, Forbidden, LimitReached
 from kcrm.kg.explore import entity as find_entity
+from kcrm.kg.field_access import MINED_ALERT_KINDS, MINED_ROLES, check_mined_filters, reads_mined
 
 router = APIRouter(prefix="/v1", tags=["alerts"],
                    dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
@@ -52,9 +53,10 @@ class SubscriptionIn(BaseModel):
                               examples=["printer driver status:open"])
     filters: Filters | None = Field(None, description="More filters, as the parameters of /v1/search.")
     entity: str | None = Field(None, min_length=1, max_length=200, description="Watch an entity: new items "
-                               "linked to it (cases, orders, documents) and, for a customer, its mined warnings.",
+                               "linked to it (cases, orders, documents) and, for a customer, its mined warnings "
+                               "(those only for a key with the analyst role).",
                                examples=["CUS-0176"])
-    warnings: bool = Field(False, description="Watch mined warnings (churn, deviations) of every customer "
+    warnings: bool = Field(False, description="Watch mined warnings (churn, deviations; analyst role) of every customer "
                            "the caller may see.")
     webhook_url: HttpUrl | None = Field(None, description="POST each notification here as JSON (retried with "
                                         "exponential backoff).", examples=["https://hooks.example.com/kcrm"])
@@ -139,11 +141,17 @@ def subscribe(state: Annotated[ServiceState, Depends(get_state)],
     groups = principal.visible_groups()
     filters = body.filters.model_dump(exclude_none=True) if body.filters else {}
     kind = "entity" if body.entity else "warnings" if body.warnings else "query"
+    mined = reads_mined(principal)
+    if kind == "warnings" and not mined:
+        raise Forbidden(f"watching mined warnings needs one of the roles {', '.join(MINED_ROLES)} (or admin); "
+                        f"this key has {', '.join(sorted(principal.roles)) or 'none'}")
+    if kind == "entity" and mined:
+        filters = {WARNINGS_MARK: True}
     sub = Subscription(id="", owner=principal.key_id, owner_name=principal.name, groups=groups, kind=kind,
                        query=(body.query or "").strip() or None, filters=filters, entity=body.entity,
                        webhook_url=str(body.webhook_url) if body.webhook_url else None)
     if kind == "query":
-        split_query(sub.query or "", subscription_filter(sub))  # BadQuery names what is wrong
+        check_mined_filters(principal, split_query(sub.query or "", subscription_filter(sub))[1].fields)
     if kind == "entity":
         find_entity(state.graph, body.entity or "", limit=1, groups=groups)  # 404 if absent or not visible
     return _out(store.add_subscription(sub))
@@ -187,7 +195,9 @@ def alerts(state: Annotated[ServiceState, Depends(get_state)],
            ) -> AlertsResponse:
     rows = state.require_alerts().notifications(principal.key_id, after_id=after_id, limit=limit,
                                                 subscription_id=subscription)
-    visible = [NotificationOut.model_validate(r) for r in rows if principal.can_see(r["groups"])]
+    mined = reads_mined(principal)  # a key whose analyst role was taken away reads no warning made before
+    visible = [NotificationOut.model_validate(r) for r in rows if principal.can_see(r["groups"])
+               and (mined or r["kind"] not in MINED_ALERT_KINDS)]
     return AlertsResponse(count=len(visible), notifications=visible)
 
 

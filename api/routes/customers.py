@@ -14,6 +14,7 @@ from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.customer360 import customer_360
+from kcrm.kg.field_access import reads_mined
 
 router = APIRouter(prefix="/v1", tags=["customers"],
                    dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
@@ -38,7 +39,8 @@ class Customer360Response(BaseModel):
     recent_topics: list[str] = Field(examples=[["topic-subscription"]])
     experts: list[dict[str, Any]] = Field(description="Skilled in the customer's recent topics and language.")
     mined_segment: dict[str, Any] | None = Field(
-        None, description="The segment `kcrm mine` put the customer in (null before mining); the declared one is "
+        None, description="The segment `kcrm mine` put the customer in (null before mining, and for a key without "
+        "the analyst role, whose `profile` also lacks the mined figures: docs/security.md); the declared one is "
         "`segment`.", examples=[{"uid": "SEG-MINED-3", "name": "Recently active, frequent buyers"}])
 
 
@@ -52,5 +54,6 @@ def customer_view(
     uid: Annotated[str, Path(min_length=1, max_length=200, examples=["CUS-0176"])],
     cases: Annotated[int, Query(ge=1, le=100, description="At most this many open and closed cases each.")] = 10,
 ) -> Customer360Response:
-    view = customer_360(state.graph, uid, cases=cases, groups=principal.visible_groups())
+    view = customer_360(state.graph, uid, cases=cases, groups=principal.visible_groups(),
+                        mined=reads_mined(principal))
     return Customer360Response(**dataclasses.asdict(view))

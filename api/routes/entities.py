@@ -13,6 +13,7 @@ from kcrm.api.deps import get_principal, get_state
 from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
+from kcrm.kg.field_access import reads_mined
 from kcrm.kg.explore import MAX_HOPS, MAX_PATHS, Direction, entity, paths
 
 router = APIRouter(prefix="/v1", tags=["graph"],
@@ -68,7 +69,7 @@ def get_entity(
     offset: Annotated[int, Query(ge=0, description="Skip this many neighbours in each group.")] = 0,
 ) -> EntityResponse:
     view = entity(state.graph, uid, rel_type=type, direction=direction, limit=limit, offset=offset,
-                  groups=principal.visible_groups())
+                  groups=principal.visible_groups(), mined=reads_mined(principal))
     return EntityResponse(**dataclasses.asdict(view))
 
 
@@ -82,6 +83,7 @@ def get_paths(
     max_hops: Annotated[int, Query(ge=1, le=MAX_HOPS, description="Longest path considered.")] = 3,
     limit: Annotated[int, Query(ge=1, le=MAX_PATHS, description="At most this many paths.")] = 5,
 ) -> PathsResponse:
-    found = paths(state.graph, source, target, max_hops=max_hops, limit=limit, groups=principal.visible_groups())
+    found = paths(state.graph, source, target, max_hops=max_hops, limit=limit, groups=principal.visible_groups(),
+                  mined=reads_mined(principal))
     return PathsResponse(source=source, target=target, max_hops=max_hops, count=len(found),
                          paths=[PathOut(length=p.length, nodes=p.nodes, relationships=p.relationships) for p in found])

@@ -24,15 +24,16 @@ class Health(BaseModel):
 
 class Check(BaseModel):
     ok: bool
-    detail: str = Field(examples=["bolt://127.0.0.1:7687"])
+    detail: str | None = Field(None, examples=["bolt://127.0.0.1:7687"], description=(
+        "Only on the admin route (`GET /v1/admin/readiness`): what was checked and what failed."))
     stale: bool | None = Field(None, examples=[False], description=(
-        "Index only: true when the graph changed (an ingest) since the index was built; "
+        "Index, admin route only: true when the graph changed (an ingest) since the index was built; "
         "the service still answers from the old index until `kcrm reindex`."))
 
 
 class Readiness(BaseModel):
     status: str = Field(examples=["ready"])
-    checks: dict[str, Check]
+    checks: dict[str, Check] = Field(examples=[{"neo4j": {"ok": True}, "index": {"ok": True}, "auth": {"ok": True}}])
 
 
 def _auth_check(state: ServiceState) -> Check:
@@ -41,21 +42,18 @@ def _auth_check(state: ServiceState) -> Check:
 
     try:
         count = len(KeyStore(state.settings.security_db).list(include_revoked=False))
-    except Exception as exc:  # any failure to read the store means not ready; say what it was
+    except Exception as exc:  # any failure to read the store means not ready; say what it was (admin only)
         return Check(ok=False, detail=f"security database {state.settings.security_db}: {exc}")
     return Check(ok=True, detail=f"{count} active API keys")
 
 
-@router.get("/healthz", response_model=Health, summary="The process is alive")
-def healthz() -> Health:
-    return Health(status="ok", version=__version__)
+def readiness(state: ServiceState, detail: bool) -> Readiness:
+    """Ping Neo4j, look at the loaded index and the key store; with `detail`, say what and where.
 
-
-@router.get(
-    "/readyz", response_model=Readiness, summary="Neo4j reachable and search index loaded",
-    responses={503: {"model": Readiness, "description": "Not ready: a check failed"}},
-)
-def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
+    Why two forms (issue 13, finding 14): the public probe answers anyone, so it says only ok or
+    not per check and costs one trivial graph query; the URI, paths, exception text, counts and
+    the index's staleness (more graph queries) are for an authenticated admin.
+    """
     graph_ok = state.graph.ping()
     search = state.current_search()
     checks = {
@@ -64,9 +62,9 @@ def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
             ok=search is not None,
             detail=f"{search.item_count} items, {search.chunk_count} chunks" if search else (state.index_error or "not loaded"),
         ),
+        "auth": _auth_check(state),
     }
-    checks["auth"] = _auth_check(state)
-    if graph_ok and search is not None:
+    if detail and graph_ok and search is not None:
         try:
             freshness = index_freshness(state.settings, state.graph)
         except KcrmError:  # the graph went away since the ping: staleness stays unknown (None)
@@ -74,8 +72,29 @@ def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
         if freshness is not None:
             checks["index"].stale = freshness.stale
             if freshness.stale:
-                checks["index"].detail += f"; {freshness.describe()}"
+                checks["index"].detail = f"{checks['index'].detail}; {freshness.describe()}"
+    if not detail:
+        checks = {name: Check(ok=check.ok) for name, check in checks.items()}
     ready = all(check.ok for check in checks.values())
-    body = Readiness(status="ready" if ready else "not ready", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503,
+    return Readiness(status="ready" if ready else "not ready", checks=checks)
+
+
+def answer(state: ServiceState, body: Readiness) -> JSONResponse:
+    """200 when every check passed, else 503 with Retry-After."""
+    ready = body.status == "ready"
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=200 if ready else 503,
                         headers=None if ready else {"Retry-After": str(state.settings.api_retry_after_s)})
+
+
+@router.get("/healthz", response_model=Health, summary="The process is alive")
+def healthz() -> Health:
+    return Health(status="ok", version=__version__)
+
+
+@router.get(
+    "/readyz", response_model=Readiness, response_model_exclude_none=True,
+    summary="Neo4j reachable, search index loaded, key store readable (ok or not; details for admins)",
+    responses={503: {"model": Readiness, "description": "Not ready: a check failed"}},
+)
+def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> JSONResponse:
+    return answer(state, readiness(state, detail=False))

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from kcrm.api.auth import require_roles
-from kcrm.api.deps import get_state
+from kcrm.access import Principal
+from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.ingest.jobs import IngestJobs, safe_upload_name
@@ -15,7 +16,7 @@ from kcrm.ingest.mapping import MAPPINGS_DIR, load_mapping, parse_mapping, shipp
 from kcrm.ontology.model import load_ontology
 from pydantic import BaseModel, Field
 
-from kcrm.errors import IngestError
+from kcrm.errors import IngestError, IngestJobNotFound
 
 router = APIRouter(prefix="/v1", tags=["ingest"],
                    dependencies=[Depends(require_roles("app"))])
@@ -66,6 +67,7 @@ def start_jobs(app_state: Any, state: ServiceState) -> IngestJobs:
 )
 def start_ingest(
     request: Request,
+    principal: Annotated[Principal, Depends(get_principal)],
     jobs: Annotated[IngestJobs, Depends(get_jobs)],
     files: Annotated[list[UploadFile], File(description="The files to ingest (any registered format).")],
     format: Annotated[str | None, Form(description="Reader to use for every file (default: by extension).")] = None,
@@ -104,7 +106,8 @@ def start_ingest(
         if isinstance(exc, OSError):
             raise IngestError(f"could not store the upload: {exc.strerror or exc}") from exc
         raise
-    jobs.submit(job, upload_dir, format, mapping_ref, source, dry_run)
+    jobs.submit(job, upload_dir, format, mapping_ref, source, dry_run, owner=principal.key_id,
+                groups=principal.visible_groups())
     request.state.audit = {"files": names, "mapping": mapping or (mapping_file and mapping_file.filename),
                            "source": source, "dry_run": dry_run}
     url = f"/v1/ingest/{job.job_id}"
@@ -114,5 +117,11 @@ def start_ingest(
 
 @router.get("/ingest/{job_id}", response_model=IngestStatus, summary="Status and outcome of an ingest job",
             responses={404: {"model": Problem}})
-def ingest_status(job_id: str, jobs: Annotated[IngestJobs, Depends(get_jobs)]) -> IngestStatus:
-    return IngestStatus(**jobs.get(job_id).as_dict())
+def ingest_status(job_id: str, jobs: Annotated[IngestJobs, Depends(get_jobs)],
+                  principal: Annotated[Principal, Depends(get_principal)]) -> IngestStatus:
+    """A job's status and report, for the key that started it (or an admin): another key gets 404, as if
+    there were no such job, since a report names the records, uids and values it refused."""
+    job = jobs.get(job_id)
+    if "admin" not in principal.roles and (job.request or {}).get("owner") != principal.key_id:
+        raise IngestJobNotFound(f"no ingest job {job_id[:80]!r}")
+    return IngestStatus(**job.as_dict())

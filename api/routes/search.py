@@ -19,9 +19,10 @@ from kcrm.api.deps import get_principal, get_state
 from kcrm.api.auth import require_roles
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
+from kcrm.kg.field_access import MINED_SEARCH_FIELDS, check_mined_filters, reads_mined, search_meta
 from kcrm.search.entities import find_entities
 from kcrm.search.facts import graph_facts
-from kcrm.search.filters import make_filter
+from kcrm.search.filters import make_filter, parse_query
 
 DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 router = APIRouter(prefix="/v1", tags=["search"],
@@ -46,7 +47,8 @@ class SearchHit(BaseModel):
     )
     facts: dict[str, Any] = Field(
         default_factory=dict, description="The graph facts worth showing: customer and its mined value tier and "
-        "churn risk, product and category, who resolved or authored it, topic, status.",
+        "churn risk (those two for the analyst role only), product and category, who resolved or authored it, "
+        "topic, status. A neighbour's facts appear only when everyone who may see the item may see the neighbour.",
         examples=[{"customer": "Ashford Logistics plc", "customerTier": "gold", "product": "NetLink AX3000 Router",
                    "resolvedBy": "Li Na"}])
     explain: dict[str, Any] | None = Field(
@@ -132,9 +134,9 @@ def search(
     category: Annotated[list[str] | None, _values("Only items about a product of this category (uid or label, "
                                                   "descendants included; other text by containment).")] = None,
     tier: Annotated[list[str] | None, _values("Only cases of customers in this mined value tier "
-                                              "(platinum, gold, silver, bronze; from `kcrm mine`).")] = None,
+                                              "(platinum, gold, silver, bronze; from `kcrm mine`; analyst role).")] = None,
     churn_risk: Annotated[list[str] | None, _values("Only cases of customers at this mined churn-risk level "
-                                                    "(from `kcrm mine`).")] = None,
+                                                    "(from `kcrm mine`; analyst role).")] = None,
     date_from: Annotated[str | None, Query(
         pattern=DATE_PATTERN, description="Items dated on or after (YYYY, YYYY-MM or YYYY-MM-DD).",
         examples=["2024-01"])] = None,
@@ -157,6 +159,8 @@ def search(
     filters = make_filter({"status": status, "priority": priority, "language": language, "product": product,
                            "customer": customer, "topic": topic, "category": category, "tier": tier,
                            "churn_risk": churn_risk}, date_from=date_from, date_to=date_to)
+    check_mined_filters(principal, filters.merged(parse_query(q)[1]).fields)
+    mined = reads_mined(principal)
     groups = principal.visible_groups()
     page = state.require_search().page(q, k=k, types=set(type) if type else None, mode=mode, filters=filters,
                                        facets=facets, expand=expand, sort=sort, explain=explain, spellcheck=spellcheck,
@@ -169,12 +173,20 @@ def search(
     took = (time.perf_counter() - started) * 1000
     return SearchResponse(
         query=q, mode=mode, count=len(page.hits), total=page.total, took_ms=round(took, 2),
-        filters=page.filters.as_dict(), facets=page.facets,
+        filters=page.filters.as_dict(), facets=_facets(page.facets, mined),
         expanded_terms=list(page.expansion.labels) if page.expansion else [],
         expanded_concepts=list(page.expansion.concepts) if page.expansion else [],
         entities=group, sort=sort, did_you_mean=page.did_you_mean,
         corrections=[asdict(c) for c in page.corrections], explain=page.explain,
         hits=[SearchHit(uid=h.uid, type=h.type, title=h.title, snippet=h.snippet, score=round(h.score, 4),
-                        language=h.language, meta=h.meta, facts=graph_facts(h.meta), explain=h.explain)
+                        language=h.language, meta=search_meta(h.meta, mined),
+                        facts=graph_facts(search_meta(h.meta, mined)), explain=h.explain)
               for h in page.hits],
     )
+
+
+def _facets(facets: dict[str, dict[str, int]] | None, mined: bool) -> dict[str, dict[str, int]] | None:
+    """The facet counts the caller may read: the mined tier and churn facets only with the role."""
+    if facets is None or mined:
+        return facets
+    return {name: counts for name, counts in facets.items() if name not in MINED_SEARCH_FIELDS}

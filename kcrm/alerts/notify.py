@@ -52,6 +52,10 @@ def subscription_filter(sub: Subscription) -> Any:
     return make_filter(fields, date_from=sub.filters.get("date_from"), date_to=sub.filters.get("date_to"))
 
 
+# In an entity watch's filters: its owner may read mined figures, so it hears its customer's warnings.
+WARNINGS_MARK = "warnings"
+
+
 def _webhooks(subs: list[Subscription]) -> dict[str, str]:
     return {s.id: s.webhook_url for s in subs if s.webhook_url}
 
@@ -122,7 +126,9 @@ def current_warnings(graph: Graph) -> dict[tuple[str, str], dict[str, Any]]:
 def notify_mined_warnings(store: AlertStore, graph: Graph) -> list[Notification]:
     """Notify subscribers of churn and deviation warnings that this mining run newly raised.
 
-    "warnings" subscribers hear of every visible customer's; entity subscribers of their customer's.
+    "warnings" subscribers hear of every visible customer's; entity subscribers of their customer's,
+    when the watch was made by a caller that may read mined figures (`WARNINGS_MARK` in its filters:
+    the API sets it from `kg.field_access.reads_mined`; only analysts may make "warnings" watches).
     """
     facts = current_warnings(graph)
     raised = store.raised_warnings({key: fact["reason"] for key, fact in facts.items()})
@@ -133,7 +139,7 @@ def notify_mined_warnings(store: AlertStore, graph: Graph) -> list[Notification]
         fact = facts[(customer, kind)]
         groups = frozenset(fact["groups"])
         for sub in subs:
-            if sub.kind == "entity" and sub.entity != customer:
+            if sub.kind == "entity" and (sub.entity != customer or not sub.filters.get(WARNINGS_MARK)):
                 continue
             if not visible_to(groups, sub.groups):
                 continue

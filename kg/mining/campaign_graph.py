@@ -15,6 +15,7 @@ from kcrm.access import SYSTEM, Principal
 from kcrm.config import Settings
 from kcrm.errors import EntityNotFound, MiningInputError, OntologyError
 from kcrm.kg.connection import Graph
+from kcrm.kg.visibility import query_groups, visible
 from kcrm.kg.mining.campaigns import (
     Campaign,
     Candidate,
@@ -30,14 +31,19 @@ from kcrm.ontology.model import Ontology
 
 log = logging.getLogger(__name__)
 
-READ_CAMPAIGN = "MATCH (k:`{campaign}` {{uid: $uid}}) RETURN k {{.uid, .name, .promotion, .launchedAt, .status}} AS k"
+# Trimmed by the caller's $groups (null: everything), like every graph read for a caller: a campaign
+# it may not see is absent, and receipts of campaigns it may not see neither count nor show.
+READ_CAMPAIGN = f"""
+MATCH (k:`{{campaign}}` {{{{uid: $uid}}}}) WHERE {visible("k")}
+RETURN k {{{{.uid, .name, .promotion, .launchedAt, .status}}}} AS k
+"""
 READ_CANDIDATES = """
 MATCH (c:`{customer}`)
 RETURN c.uid AS uid, c.name AS name, c.valueTier AS tier, c.accessGroups AS groups ORDER BY uid
 """
-READ_RECEIPTS = """
-MATCH (c:`{customer}`)-[r:`{received}`]->(k:`{campaign}`)
-WHERE k.uid <> $uid AND r.sentAt IS NOT NULL
+READ_RECEIPTS = f"""
+MATCH (c:`{{customer}}`)-[r:`{{received}}`]->(k:`{{campaign}}`)
+WHERE k.uid <> $uid AND r.sentAt IS NOT NULL AND {visible("k")}
 RETURN c.uid AS customer, k.uid AS campaign, k.promotion AS promotion, r.sentAt AS sentAt,
        coalesce(r.responded, false) AS responded
 """
@@ -73,10 +79,11 @@ def campaign_names(ontology: Ontology) -> dict[str, str]:
             "received": ontology.relationship("RECEIVED").type, "targets": targets.type}
 
 
-def read_campaign(graph: Graph, ontology: Ontology, uid: str) -> Campaign:
-    """The campaign `uid`; EntityNotFound when there is none, MiningInputError when it lacks its dates."""
+def read_campaign(graph: Graph, ontology: Ontology, uid: str, principal: Principal = SYSTEM) -> Campaign:
+    """The campaign `uid`; EntityNotFound when there is none (or `principal` may not see it, the same
+    answer), MiningInputError when it lacks its dates."""
     names = campaign_names(ontology)
-    rows = graph.read(READ_CAMPAIGN.format(**names), uid=uid)
+    rows = graph.read(READ_CAMPAIGN.format(**names), uid=uid, groups=query_groups(principal.visible_groups()))
     if not rows:
         raise EntityNotFound(f"no campaign with uid {uid!r} in the graph")
     k = rows[0]["k"]
@@ -88,13 +95,20 @@ def read_campaign(graph: Graph, ontology: Ontology, uid: str) -> Campaign:
 
 def target_campaign(graph: Graph, ontology: Ontology, uid: str, policy: TargetingPolicy = TargetingPolicy(),
                     principal: Principal = SYSTEM) -> TargetingResult:
-    """Decide for every customer `principal` may see whether campaign `uid` should go to them (reads only)."""
+    """Decide for every customer `principal` may see whether campaign `uid` should go to them (reads only).
+
+    Trimmed throughout: a campaign the caller may not see is EntityNotFound; customers and earlier
+    receipts (through campaigns) it may not see are left out, so no decision, count or reason
+    rests on something hidden from it.
+    """
     names = campaign_names(ontology)
-    campaign = read_campaign(graph, ontology, uid)
+    campaign = read_campaign(graph, ontology, uid, principal)
+    trim = query_groups(principal.visible_groups())
     candidates = [Candidate(r["uid"], r["name"] or r["uid"], r["tier"])
                   for r in graph.read(READ_CANDIDATES.format(**names)) if principal.can_see(r["groups"])]
     receipts = [Receipt(r["customer"], r["campaign"], r["promotion"] or "", to_datetime(r["sentAt"]),
-                        bool(r["responded"])) for r in graph.read(READ_RECEIPTS.format(**names), uid=uid)]
+                        bool(r["responded"])) for r in graph.read(READ_RECEIPTS.format(**names), uid=uid,
+                                                                          groups=trim)]
     result = select_targets(campaign, candidates, receipts, policy)
     log.info("campaign %s: %s over %d receipts", uid, result.counts, len(receipts))
     return result

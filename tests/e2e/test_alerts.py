@@ -201,7 +201,9 @@ def check_mined_warnings(graph, tmp_path, warned: list[dict]) -> None:
     store = AlertStore(tmp_path / "alerts.sqlite3")
     everyone = store.add_subscription(Subscription("", "k-all", "all", None, "warnings"))
     public = store.add_subscription(Subscription("", "k-pub", "pub", ["public"], "warnings"))
-    one = store.add_subscription(Subscription("", "k-one", "one", ["public"], "entity", entity=public_uids[0]))
+    one = store.add_subscription(Subscription("", "k-one", "one", ["public"], "entity", filters={"warnings": True},
+                                           entity=public_uids[0]))
+    blind = store.add_subscription(Subscription("", "k-agent", "agent", ["public"], "entity", entity=public_uids[0]))
     first = notify_mined_warnings(store, graph)
     kinds = {(n.item_uid, n.kind) for n in first if n.subscription_id == everyone.id}
     expected = {(r["uid"], k) for r in graph.read(
@@ -213,4 +215,5 @@ def check_mined_warnings(graph, tmp_path, warned: list[dict]) -> None:
     public_seen = {n.item_uid for n in first if n.subscription_id == public.id}
     assert public_seen == {r["uid"] for r in warned} - restricted
     assert restricted and {n.item_uid for n in first if n.subscription_id == one.id} == {public_uids[0]}
+    assert not [n for n in first if n.subscription_id == blind.id]  # a watch without the mark: no mined warning
     assert notify_mined_warnings(store, graph) == []  # still warned: no second notification

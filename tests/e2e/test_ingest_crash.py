@@ -156,11 +156,11 @@ def test_a_graph_change_outside_ingest_marks_the_index_stale(graph, loaded, e2e_
     env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), NEO4J_URI=neo4j_uri,
                NEO4J_PASSWORD=e2e_settings.neo4j_password, KCRM_LOG_LEVEL="WARNING")
     try:
-        before = api.get("/readyz", timeout=10).json()["checks"]["index"]
+        before = api.get("/v1/admin/readiness", timeout=10).json()["checks"]["index"]
         result = workflows.ingest(e2e_settings, graph, source, source=SOURCE)
         assert result.ok and result.index_stale is False  # the ingest updated the index in place
         graph.write("MATCH (c:SupportCase {uid: 'KILL-STALE-1'}) SET c.updatedAt = '2999-01-01T00:00:00+00:00'")  # not via ingest
-        ready = api.get("/readyz", timeout=10)
+        ready = api.get("/v1/admin/readiness", timeout=10)
         assert ready.status_code == 200
         index = ready.json()["checks"]["index"]
         assert index["ok"] and index["stale"] is True and "kcrm reindex" in index["detail"]

@@ -51,7 +51,7 @@ def test_ingest_then_prune_updates_search_without_reindex(graph, loaded, e2e_set
         assert uids(api, "quokkascope") == ["INC-2"]
         hybrid = api.get("/v1/search", params={"q": "quokkascope lens fogging", "k": 3}).json()
         assert hybrid["hits"][0]["uid"] == "INC-2"  # the dense side found it too: both indexes updated
-        assert api.get("/readyz").json()["checks"]["index"]["stale"] is False
+        assert api.get("/v1/admin/readiness").json()["checks"]["index"]["stale"] is False
 
         (source / "cases.jsonl").write_text(first, encoding="utf-8")  # INC-2 deleted at the source
         pruned = workflows.ingest(e2e_settings, graph, source, source=SOURCE, prune=True)
@@ -60,7 +60,7 @@ def test_ingest_then_prune_updates_search_without_reindex(graph, loaded, e2e_set
         assert uids(api, "zeppelinoid") == ["INC-1"]
         dense = api.get("/v1/search", params={"q": "quokkascope lens fogging", "k": 10, "mode": "dense"}).json()
         assert "INC-2" not in [hit["uid"] for hit in dense["hits"]]
-        ready = api.get("/readyz").json()["checks"]["index"]
+        ready = api.get("/v1/admin/readiness").json()["checks"]["index"]
         assert ready["stale"] is False and ready["ok"]
     finally:
         graph.write(CLEANUP, source=SOURCE)

@@ -128,7 +128,7 @@ def test_target_campaign_decides_only_for_customers_the_caller_may_see() -> None
         def read(self, cypher: str, **params):
             if "launchedAt" in cypher and "RETURN k" in cypher:
                 return [{"k": {"uid": "CMP-9", "name": "x", "promotion": "p", "launchedAt": LAUNCH.isoformat()}}]
-            if "accessGroups" in cypher:
+            if "AS tier" in cypher:
                 return [{"uid": "C1", "name": "A", "tier": "gold", "groups": ["sales-eu"]},
                         {"uid": "C2", "name": "B", "tier": "gold", "groups": None}]
             return []
