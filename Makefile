@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install prereqs demo test unit stop clean
+.PHONY: install prereqs demo test unit stop clean postgres
 
 prereqs:
 	@command -v $(PYTHON) >/dev/null || { echo "need Python 3.11+ ($(PYTHON))"; exit 1; }
@@ -16,7 +16,7 @@ $(BIN)/kcrm: pyproject.toml | prereqs
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
-install: $(BIN)/kcrm browser
+install: $(BIN)/kcrm browser postgres
 
 demo: install
 	$(BIN)/kcrm demo
@@ -44,3 +44,13 @@ browser:
 	    || { echo "apt-get could not install chromium; the browser tests will fail"; exit 1; }; \
 	else echo "WARNING: the browser tests need Debian's chromium: as root run" \
 	  "'apt-get install chromium fonts-wqy-zenhei' (or set KCRM_CHROMIUM to a Chromium binary)"; fi
+
+# Debian's PostgreSQL server for the database-reader tests (tests/e2e/test_sql_reader.py): they initdb a
+# throwaway cluster in a temporary folder and run it as an unprivileged user on 127.0.0.1.
+postgres:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's postgresql for the database-reader tests (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+	    || { echo "apt-get could not install postgresql; the PostgreSQL reader test will be skipped"; exit 1; }; \
+	else echo "WARNING: the PostgreSQL reader test needs Debian's postgresql: as root run 'apt-get install postgresql'"; fi

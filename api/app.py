@@ -18,6 +18,7 @@ from kcrm.api.routes import taxonomy
 from kcrm.api.routes import alerts
 from kcrm.api.routes import campaigns
 from kcrm.api.routes import readiness
+from kcrm.api.routes import duplicates
 from kcrm.api.state import build_state
 from kcrm.api.web import install_web
 from kcrm.api.auth import AuthMiddleware
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(campaigns.router)
     app.include_router(readiness.router)
+    app.include_router(duplicates.router)
     for module in (experts, customers, entities, assist):
         app.include_router(module.router)
     install_web(app)

@@ -1,4 +1,4 @@
-"""Apply a mapping to raw rows: one entity record (with its relationships) or one link per row.
+"""Apply a mapping source to raw rows: its entity records (with their relationships) or one link per row.
 
 Values are taken from the row, translated, split, converted to the ontology's datatype and
 cleaned, in that order; anything that fails becomes a Problem naming the record and the field.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kcrm.ingest.cleaning import CleaningError, clean, coerce, default_kind
-from kcrm.ingest.mapping import TEMPLATE_FIELD, EndSpec, FieldSpec, MappingFile, SourceMap
+from kcrm.ingest.mapping import TEMPLATE_FIELD, EndSpec, EntityMap, FieldSpec, MappingFile, SourceMap
 from kcrm.ingest.readers.base import RawRow
 from kcrm.ingest.readers.rdf import local_name
 from kcrm.ingest.records import Link, Problem, Record, RelRef
@@ -179,26 +179,34 @@ class RowMapper:
                 out.links.append(Link(link.type, start, link.from_.cls, end, link.to.cls, props, row.source,
                                       row.record))
             return out
-        entity = self.source.entity
-        assert entity is not None
+        for entity in self.source.entity_maps:
+            self._entity(entity, row, contexts, out, problem)
+        if out.problems:
+            out.records.clear()
+        return out
+
+    def _entity(self, entity: EntityMap, row: RawRow, contexts: tuple[Mapping[str, Any], ...], out: Mapped,
+                problem: Any) -> None:
+        """One entity of the row: a record, or the problems that keep it (and so the row) out."""
         try:
             uid = self.render(entity.uid, contexts, "uid")
         except RowError as exc:
             out.problems.append(problem("", exc))
-            return out
+            return
         props, errors = self.properties(self.ontology.classes[entity.cls].properties, entity.properties,
                                         contexts, "props.")
-        rels, rel_errors = self._relationships(row, contexts)
+        rels, rel_errors = self._relationships(entity, row, contexts)
         errors += rel_errors
         out.problems.extend(problem(uid, e) for e in errors)
         if not errors:
-            out.records.append(Record(entity.cls, uid, props, tuple(rels), row.source, row.record))
-        return out
+            rank = None
+            if entity.latest_by is not None:
+                found = self._lookup(contexts, entity.latest_by)
+                rank = None if self._is_null(found) else str(found).strip()
+            out.records.append(Record(entity.cls, uid, props, tuple(rels), row.source, row.record, rank))
 
-    def _relationships(self, row: RawRow, contexts: tuple[Mapping[str, Any], ...]) -> tuple[list[RelRef],
-                                                                                            list[RowError]]:
-        entity = self.source.entity
-        assert entity is not None
+    def _relationships(self, entity: EntityMap, row: RawRow, contexts: tuple[Mapping[str, Any], ...]
+                       ) -> tuple[list[RelRef], list[RowError]]:
         rels: list[RelRef] = []
         errors: list[RowError] = []
         for rel in entity.relationships:

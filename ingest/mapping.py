@@ -1,8 +1,10 @@
 """Declarative mappings (YAML) from a source's columns or paths to ontology classes and relationships.
 
 A mapping file lists sources; each names the files it covers (a glob) and either an `entity`
-(one node per row: class, uid template, properties, relationships) or a `link` (one relationship
-per row, such as an order line). The file is checked with pydantic and then against the
+(one node per row: class, uid template, properties, relationships), `entities` (several nodes
+per row, for flat exports whose every row carries a ticket, its customer and its product) or a
+`link` (one relationship per row, such as an order line). Every source whose glob matches a file
+applies to it, so several sources may also name one file. The file is checked with pydantic and then against the
 ontology; every mistake is a `MappingError` that names the file and line. See
 `ingest/mappings/northwind.yaml` for a complete example.
 """
@@ -111,12 +113,14 @@ class RelationshipMap(_Strict):
 
 
 class EntityMap(_Strict):
-    """One node per row."""
+    """One node per row; rows that repeat its uid fold into one node (see `kcrm.ingest.fold`)."""
 
     cls: str = Field(alias="class")
     uid: str
     properties: dict[str, FieldSpec] = Field(default_factory=dict)
     relationships: list[RelationshipMap] = Field(default_factory=list)
+    latest_by: str | None = Field(None, description="Column whose greatest value wins when rows that repeat a "
+                                                    "uid disagree on a property; without it the first row wins.")
 
     @field_validator("uid")
     @classmethod
@@ -142,13 +146,19 @@ class SourceMap(_Strict):
     null_values: list[str] | None = None
     phone_region: str | None = None
     entity: EntityMap | None = None
+    entities: list[EntityMap] | None = Field(None, min_length=1, description="Several nodes from each row.")
     link: LinkMap | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> SourceMap:
-        if (self.entity is None) == (self.link is None):
-            raise ValueError("give exactly one of 'entity' or 'link'")
+        if sum(x is not None for x in (self.entity, self.entities, self.link)) != 1:
+            raise ValueError("give exactly one of 'entity', 'entities' or 'link'")
         return self
+
+    @property
+    def entity_maps(self) -> list[EntityMap]:
+        """Every entity this source makes from a row (one for `entity`, several for `entities`)."""
+        return [self.entity] if self.entity is not None else list(self.entities or [])
 
     def matches(self, relative: str) -> bool:
         """Whether this source covers the file at `relative` (a path relative to what is ingested).
@@ -171,6 +181,10 @@ class MappingFile(_Strict):
     def source_for(self, relative: str) -> SourceMap | None:
         """The first source whose glob covers this file."""
         return next((s for s in self.sources if s.matches(relative)), None)
+
+    def sources_for(self, relative: str) -> list[SourceMap]:
+        """Every source whose glob covers this file, in mapping order: all of them apply to it."""
+        return [s for s in self.sources if s.matches(relative)]
 
 
 def _line_index(text: str) -> dict[tuple[Any, ...], int]:
@@ -248,8 +262,9 @@ class _Checker:
     def check(self, mapping: MappingFile) -> None:
         for number, source in enumerate(mapping.sources):
             base: tuple[Any, ...] = ("sources", number)
-            if source.entity is not None:
-                entity, here = source.entity, base + ("entity",)
+            entity_paths = ([(source.entity, base + ("entity",))] if source.entity is not None else
+                            [(e, base + ("entities", n)) for n, e in enumerate(source.entities or [])])
+            for entity, here in entity_paths:
                 if self.cls(entity.cls, here + ("class",)):
                     self.properties(self.ontology.classes[entity.cls].properties, entity.properties, entity.cls,
                                     here + ("properties",))

@@ -35,6 +35,7 @@ class Record:
     rels: tuple[RelRef, ...]
     source: str
     line: int
+    rank: str | None = None  # the mapping's `latest_by` value: which of several rows for one uid is newest
 
 
 @dataclass(frozen=True)

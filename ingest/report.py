@@ -30,6 +30,7 @@ class FileOutcome:
     accepted: int = 0
     rejected: int = 0
     skipped: str | None = None
+    sources: list[int] | None = None  # which mapping sources (from 1) applied, when more than one did
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -56,6 +57,10 @@ class IngestResult:
     index_update: dict[str, Any] | None = None  # what the incremental search-index update did
     enriched: dict[str, Any] | None = None
     merged: list[dict[str, Any]] = field(default_factory=list)
+    unmatched_sources: list[str] = field(default_factory=list)  # mapping sources no file matched
+    conflicts: list[dict[str, Any]] = field(default_factory=list)  # rows of one uid that disagreed (ingest.fold)
+    folded: int = 0  # rows whose entity repeated one seen earlier in the run
+    possible: list[dict[str, Any]] = field(default_factory=list)  # for a person to decide (kcrm duplicates)
 
     @property
     def ok(self) -> bool:
@@ -75,6 +80,9 @@ class IngestResult:
             "files": len([f for f in self.files if not f.skipped]),
             "skipped_files": len([f for f in self.files if f.skipped]),
             "skipped": [{"source": f.source, "reason": f.skipped} for f in self.files if f.skipped][:200],
+            **({"unmatched_files": [f.source for f in self.files if f.skipped]}
+               if any(f.skipped for f in self.files) else {}),
+            **({"unmatched_sources": self.unmatched_sources} if self.unmatched_sources else {}),
             "accepted": {"records": self.records, "links": self.links},
             "rejected": {"records": self.rejected_records, "problems": len(self.rejected)},
             "deleted": self.deleted, "graph": load,
@@ -83,6 +91,9 @@ class IngestResult:
             **({"index_update": self.index_update} if self.index_update is not None else {}),
             **({"enriched": self.enriched} if self.enriched is not None else {}),
             **({"merged": len(self.merged)} if self.merged else {}),
+            **({"folded": self.folded} if self.folded else {}),
+            **({"conflicts": len(self.conflicts)} if self.conflicts else {}),
+            **({"possible_duplicates": len(self.possible)} if self.possible else {}),
             "report": str(self.report_path) if self.report_path else None,
             "quarantine": str(self.quarantine_path) if self.quarantine_path else None,
         }
@@ -136,5 +147,6 @@ def write_run(result: IngestResult, run_dir: Path, raw_rows: dict[tuple[str, int
     result.report_path = run_dir / "report.json"
     _atomic_write(result.quarantine_path, "".join(line + "\n" for line in lines))
     report = {**result.summary(), "files": [f.as_dict() for f in result.files],
-              "rejected": [problem_dict(p) for p in result.rejected], "merges": result.merged}
+              "rejected": [problem_dict(p) for p in result.rejected], "merges": result.merged,
+              "conflicts": result.conflicts, "possible_duplicates": result.possible}
     _atomic_write(result.report_path, json.dumps(report, ensure_ascii=False, indent=2, default=str))

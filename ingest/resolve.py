@@ -1,7 +1,9 @@
 """Which customer records from different sources are the same customer: keys first, then names.
 
-Pure logic; `kcrm.ingest.dedupe` applies it during ingest. Two records are the same entity
-when they share a normalised e-mail address or phone number, or else when one of their names
+Pure logic; `kcrm.ingest.dedupe` applies it during ingest. Two records are merged automatically
+only when they share a strong key (a normalised e-mail address or phone number) and no strong key
+conflicts: different e-mail addresses or phone numbers veto a merge whatever the names say. Names
+alone never merge; they make a *possible duplicate* for a person to decide, when one of their names
 (a record may carry aliases: a Chinese name, alternative labels) is close enough to one of the
 other's: names are NFKC-normalised, case-folded, stripped of punctuation and of legal-form words
 (Ltd, GmbH, 有限公司, 集团 …), then compared with rapidfuzz — Latin names as sorted tokens, Chinese
@@ -53,7 +55,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Merge:
-    """`merged` is the same entity as `keep`, by `rule` ('email', 'phone' or 'name') with `score` (0-100)."""
+    """`merged` is the same entity as `keep`, by `rule` ('email' or 'phone', a strong key) with `score` (0-100)."""
 
     keep: str
     merged: str
@@ -149,11 +151,60 @@ def _key(value: str | None, kind: str) -> str | None:
     return digits if len(digits) >= 7 else None
 
 
-def resolve(candidates: list[Candidate], threshold: float = 90.0, distinct_sources: bool = False) -> list[Merge]:
-    """The merges that fold duplicates into the first record of each cluster (input order)."""
+@dataclass(frozen=True)
+class Possible:
+    """`a` and `b` may be one entity; a person decides (`kcrm duplicates`). `evidence` says why and why not."""
+
+    a: str
+    b: str
+    score: float
+    evidence: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Automatic merges (strong keys agree, none conflicts) and possible duplicates (for a person)."""
+
+    merges: list[Merge]
+    possible: list[Possible]
+
+
+STRONG_KEYS = ("email", "phone")
+
+
+def _keys(cand: Candidate) -> dict[str, str]:
+    keys = {kind: _key(getattr(cand, kind), kind) for kind in STRONG_KEYS}
+    return {kind: key for kind, key in keys.items() if key is not None}
+
+
+def compare_keys(a: dict[str, str], b: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Which strong keys two records (or clusters) share, and which they both carry with different values."""
+    agree = [k for k in STRONG_KEYS if k in a and k in b and a[k] == b[k]]
+    conflict = [k for k in STRONG_KEYS if k in a and k in b and a[k] != b[k]]
+    return agree, conflict
+
+
+def _evidence(agree: list[str], conflict: list[str], score: float) -> dict[str, str]:
+    out = {f"{kind}": "same" for kind in agree}
+    out.update({f"{kind}": "different" for kind in conflict})
+    out["name"] = f"{score:.1f}"
+    return out
+
+
+def resolve_all(candidates: list[Candidate], threshold: float = 90.0, distinct_sources: bool = False) -> Resolution:
+    """Merge only where a strong key (e-mail, phone) agrees and none conflicts; the rest is possible at most.
+
+    Two records with different e-mail addresses or phone numbers are never merged automatically,
+    whatever their names: a one-letter name difference (Mary/Mark Wright), a common name (two John
+    Smiths), a transliteration (王伟 / Wang Wei) or a company suffix (Ltd / Limited / 有限公司) only
+    makes a `Possible` pair with its evidence, for a person to merge or dismiss. A key that agrees
+    while another conflicts (a changed e-mail, the same phone) is a possible duplicate too.
+    """
     parent = list(range(len(candidates)))
     evidence: dict[int, tuple[int, str, float]] = {}
     sources: dict[int, set[str]] = {i: {c.source} for i, c in enumerate(candidates)}
+    keys: dict[int, dict[str, str]] = {i: _keys(c) for i, c in enumerate(candidates)}
+    possible: dict[tuple[int, int], Possible] = {}
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -161,25 +212,37 @@ def resolve(candidates: list[Candidate], threshold: float = 90.0, distinct_sourc
             i = parent[i]
         return i
 
-    def union(i: int, j: int, rule: str, score: float) -> None:
+    def union(i: int, j: int, rule: str, score: float) -> bool:
         root_i, root_j = find(i), find(j)
         if root_i == root_j:
-            return
+            return True
         if distinct_sources and sources[root_i] & sources[root_j]:
-            return
+            return False
+        if compare_keys(keys[root_i], keys[root_j])[1]:  # a strong key conflicts: never automatic
+            return False
         keep, other = min(root_i, root_j), max(root_i, root_j)
         parent[other] = keep
         sources[keep] |= sources.pop(other)
+        keys[keep] = {**keys.pop(other), **keys[keep]}
         evidence.setdefault(other, (keep, rule, score))
+        return True
 
-    for kind in ("email", "phone"):
+    def suggest(i: int, j: int, score: float) -> None:
+        agree, conflict = compare_keys(_keys(candidates[i]), _keys(candidates[j]))
+        pair = (min(i, j), max(i, j))
+        possible[pair] = Possible(candidates[pair[0]].uid, candidates[pair[1]].uid, round(score, 1),
+                                  _evidence(agree, conflict, score))
+
+    for kind in STRONG_KEYS:
         first: dict[str, int] = {}
         for index, cand in enumerate(candidates):
-            key = _key(getattr(cand, kind), kind)
+            key = _keys(cand).get(kind)
             if key is None:
                 continue
             if key in first:
-                union(first[key], index, kind, 100.0)
+                i = first[key]
+                if not union(i, index, kind, 100.0) and not (distinct_sources and cand.source == candidates[i].source):
+                    suggest(i, index, best_similarity(candidates[i], cand))
             else:
                 first[key] = index
     blocks: dict[str, list[int]] = defaultdict(list)
@@ -197,16 +260,23 @@ def resolve(candidates: list[Candidate], threshold: float = 90.0, distinct_sourc
                     continue
                 score = best_similarity(candidates[i], candidates[j])
                 if score >= threshold:
-                    union(i, j, "name", score)
+                    suggest(i, j, score)
     merges = []
     for index, cand in enumerate(candidates):
         root = find(index)
         if root != index:
             _, rule, score = evidence.get(index, (root, "transitive", 0.0))
             merges.append(Merge(candidates[root].uid, cand.uid, rule, round(score, 1)))
-    log.debug("resolved %d candidates into %d merges", len(candidates), len(merges))
-    return merges
+    kept_apart = [p for (i, j), p in sorted(possible.items()) if find(i) != find(j)]
+    log.debug("resolved %d candidates: %d merges, %d possible duplicates", len(candidates), len(merges),
+              len(kept_apart))
+    return Resolution(merges, kept_apart)
 
 
-__all__ = ["Candidate", "Merge", "best_similarity", "is_chinese", "name_similarity", "normalise_name", "resolve",
+def resolve(candidates: list[Candidate], threshold: float = 90.0, distinct_sources: bool = False) -> list[Merge]:
+    """The automatic merges only (see `resolve_all`): each folds a duplicate into its cluster's first record."""
+    return resolve_all(candidates, threshold, distinct_sources).merges
+
+
+__all__ = ["Candidate", "Merge", "Possible", "Resolution", "compare_keys", "resolve_all", "best_similarity", "is_chinese", "name_similarity", "normalise_name", "resolve",
            "romanised"]

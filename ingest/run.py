@@ -1,5 +1,8 @@
 """One ingest run's work: read every planned file, map, validate, fold duplicates, check references, load.
 
+Every mapping source that matches a file applies to each of its rows; a uid that several rows
+produce is one record (`kcrm.ingest.fold`), never a rejection.
+
 A record is accepted whole or rejected whole: a record whose relationship points at a node that
 is neither in this run nor in the graph is rejected (and so, in turn, is anything that pointed
 at it), so the graph holds exactly the records the report calls accepted. Every rejection names
@@ -23,15 +26,17 @@ from kcrm.errors import IngestError
 from kcrm.ingest import native
 from kcrm.ingest.access_check import refuse_outside_groups
 from kcrm.ingest.batches import BatchWriter, plan_batches
-from kcrm.ingest.dedupe import MergeRecord, find_merges, fold, write_merges
-from kcrm.ingest.discovery import FilePlan, FilePlanner, discover
+from kcrm.ingest.dedupe import MergeRecord, find_merges, fold, mark_existing, write_merges
+from kcrm.ingest.discovery import FilePlan, FilePlanner, discover, unmatched_sources
+from kcrm.ingest.fold import RunFold
 from kcrm.ingest.journal import Journal
-from kcrm.ingest.mapper import RowMapper
+from kcrm.ingest.mapper import Mapped, RowMapper
 from kcrm.ingest.mapping import load_mapping
 from kcrm.ingest.prune import prunable_files, prune
 from kcrm.ingest.isolation import ParseLimits, read_isolated
 from kcrm.ingest.readers import get_reader
 from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits
+from kcrm.ingest.readers.sql import SqlSource
 from kcrm.ingest.records import Link, Problem, Record
 from kcrm.ingest.references import check_references, graph_lookup
 from kcrm.ingest.report import FileOutcome, IngestResult, write_run
@@ -61,6 +66,8 @@ class IngestOptions:
     resolve_threshold: float | None = 90.0
     isolation: ParseLimits | None = None  # parse in a limited child process (kcrm.ingest.isolation)
     groups: tuple[str, ...] | None = None  # the caller's visible groups (None: sees and writes everything)
+    kept_apart: frozenset[tuple[str, str]] = frozenset()  # customer pairs a person said are different
+    sql: SqlSource | None = None  # read a database table or query instead of files (`path` only names it)
 
 
 class IngestRun:
@@ -73,12 +80,14 @@ class IngestRun:
         self.result = IngestResult(run_id=run_id, source=options.source or path.name, dry_run=options.dry_run)
         self.records: list[Record] = []
         self.links: list[Link] = []
+        self.fold = RunFold()  # records as read; a uid repeated by several rows folds into one
+        self.link_keys: set[tuple[str, str, str]] = set()
         self.raw: dict[tuple[str, int], Any] = {}
-        self.first_seen: dict[tuple[str, ...], str] = {}
         self.outcomes: dict[str, FileOutcome] = {}
         self.files: dict[str, Path] = {}
         self.broken: dict[str, Path] = {}
         mapping = load_mapping(options.mapping, ontology) if options.mapping else None
+        self.mapping = mapping
         self.planner = FilePlanner(ontology, mapping, options.fmt)
         self._bar: tqdm | None = None
         self._rows = 0
@@ -88,20 +97,28 @@ class IngestRun:
 
     def execute(self) -> IngestResult:
         """Read everything, check references, load (unless a dry run) and return the result."""
-        found = discover(self.path)
-        plans = [self.planner.plan(p, rel, single=self.path.is_file()) for p, rel in found]
+        sql = self.options.sql
+        found = [(self.path, sql.relative)] if sql is not None else discover(self.path)
+        single = sql is not None or self.path.is_file()
+        plans = [self.planner.plan(p, rel, single=single) for p, rel in found]
         for plan in plans:
             self.outcomes[plan.relative] = plan.outcome
             self.files[plan.relative] = plan.path
             self.result.files.append(plan.outcome)
-        groups: dict[tuple[str, int], list[FilePlan]] = defaultdict(list)
+        self.result.unmatched_sources = unmatched_sources(self.mapping, plans)
+        for unmatched in self.result.unmatched_sources:
+            log.warning("mapping source %s matched no file of %s", unmatched, self.result.source)
+        groups: dict[tuple[str, tuple[int, ...]], list[FilePlan]] = defaultdict(list)
         for plan in plans:
             if not plan.outcome.skipped:
-                groups[(plan.fmt or "", id(plan.source_map))].append(plan)
+                groups[(plan.fmt or "", tuple(id(s) for s in plan.source_maps))].append(plan)
         with tqdm(desc=f"ingest {self.result.source}", unit="rec", disable=not self.options.progress) as bar:
             self._bar = bar
             for (fmt, _), members in groups.items():
                 self._read_group(fmt, members)
+        self.records = self.fold.records()
+        self.result.conflicts = [c.as_dict() for c in self.fold.conflicts()]
+        self.result.folded = self.fold.repeated()
         self._check_access()
         self._resolve_duplicates()
         self._check_references()
@@ -117,10 +134,12 @@ class IngestRun:
         options = {**(plans[0].source_map.options if plans[0].source_map else {})}
         if self.options.encoding:
             options["encoding"] = self.options.encoding
+        if self.options.sql is not None:
+            options["sql"] = self.options.sql
         first = plans[0]
-        mapper = RowMapper(first.mapping, first.source_map, self.ontology) if first.mapping and first.source_map \
-            else None
-        if self.options.isolation is not None:
+        mapper = _Mappers([RowMapper(first.mapping, s, self.ontology) for s in first.source_maps]) \
+            if first.mapping and first.source_maps else None
+        if self.options.isolation is not None and self.options.sql is None:
             self._consume(read_isolated(fmt, [(p.path, p.relative) for p in plans], self.options.limits, options,
                                         self.options.isolation), mapper)
             return
@@ -139,13 +158,13 @@ class IngestRun:
         if self.on_progress and self._rows % 500 == 0:
             self.on_progress("read", self._rows)
 
-    def _consume(self, items: Iterable[ReadItem], mapper: RowMapper | None) -> None:
+    def _consume(self, items: Iterable[ReadItem], mapper: _Mappers | None) -> None:
         rows: Iterator[ReadItem] = iter(items)
         if mapper is None:
             rows = self._native(rows)
         for item in rows:
             if isinstance(item, Problem):
-                if item.source in self.files:
+                if item.source in self.files and self.files[item.source].is_file():
                     self.broken[item.source] = self.files[item.source]
                 self._reject([item], None)
                 continue
@@ -203,17 +222,10 @@ class IngestRun:
         for rec in records:
             checked, found = validate_record(self.ontology, rec)
             problems += found
-            key = ("node", rec.type, rec.uid)
-            if checked is not None and key in self.first_seen:
-                problems.append(Problem(source, record, rec.uid, "uid", f"duplicate uid, first at {self.first_seen[key]}"))
             clean_records += [checked] if checked else []
         for link in links:
             checked_link, found = validate_link(self.ontology, link)
             problems += found
-            key = ("link", link.type, link.start_uid, link.end_uid)
-            if checked_link is not None and key in self.first_seen:
-                problems.append(Problem(source, record, f"{link.start_uid}->{link.end_uid}", f"rels.{link.type}",
-                                        f"duplicate relationship, first at {self.first_seen[key]}"))
             clean_links += [checked_link] if checked_link else []
         raw = row.data if row is not None else self.raw.get((source, record))
         locator = row.locator if row is not None else ""
@@ -222,11 +234,12 @@ class IngestRun:
                          raw)
             return
         for rec in clean_records:
-            self.first_seen[("node", rec.type, rec.uid)] = f"{source}:{record}"
-        for link in clean_links:
-            self.first_seen[("link", link.type, link.start_uid, link.end_uid)] = f"{source}:{record}"
-        self.records += clean_records
-        self.links += clean_links
+            self.fold.add(rec)
+        for link in clean_links:  # the same relationship from several rows is one relationship
+            key = (link.type, link.start_uid, link.end_uid)
+            if key not in self.link_keys:
+                self.link_keys.add(key)
+                self.links.append(link)
         self.raw[(source, record)] = raw
         self.outcomes[source].accepted += 1
 
@@ -246,13 +259,17 @@ class IngestRun:
             self._late_reject(problem)
 
     def _resolve_duplicates(self) -> None:
-        """Fold customers that the graph already has from another source into those nodes."""
+        """Fold customers the graph already has from another source (strong keys agree) into those nodes;
+        list those that only may be the same (names alike) as possible duplicates."""
         if self.graph is None or self.options.resolve_threshold is None:
             return
-        self.merges = find_merges(self.graph, self.ontology, self.records, self.result.source,
-                                  self.options.resolve_threshold, groups=self.options.groups)
+        self.merges, possible = find_merges(self.graph, self.ontology, self.records, self.result.source,
+                                            self.options.resolve_threshold, groups=self.options.groups,
+                                            kept_apart=self.options.kept_apart)
         self.records, self.links = fold(self.records, self.links, self.merges)
+        mark_existing(self.graph, self.ontology, self.merges)
         self.result.merged = [m.as_dict() for m in self.merges]
+        self.result.possible = [p.as_dict() for p in possible]
 
     def _check_references(self) -> None:
         """Reject records and links whose other end exists neither in this run nor in the graph."""
@@ -302,6 +319,22 @@ class IngestRun:
     def write(self, run_dir: Path) -> None:
         """Write the run's report and quarantine."""
         write_run(self.result, run_dir, self.raw, self.broken)
+
+
+class _Mappers:
+    """Every mapping source that applies to a file, applied to each of its rows: one row, several entities."""
+
+    def __init__(self, mappers: list[RowMapper]) -> None:
+        self.mappers = mappers
+
+    def map(self, row: RawRow) -> Mapped:
+        out = Mapped()
+        for mapper in self.mappers:
+            mapped = mapper.map(row)
+            out.records += mapped.records
+            out.links += mapped.links
+            out.problems += mapped.problems
+        return out
 
 
 __all__ = ["IngestOptions", "IngestRun", "ProgressHook"]

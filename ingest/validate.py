@@ -152,7 +152,7 @@ def validate_record(ontology: Ontology, record: Record) -> tuple[Record | None, 
             rels.append(clean_rel)
     if problems:
         return None, problems
-    return Record(record.type, record.uid, props, tuple(rels), record.source, record.line), []
+    return Record(record.type, record.uid, props, tuple(rels), record.source, record.line, record.rank), []
 
 
 def validate_link(ontology: Ontology, link: Link) -> tuple[Link | None, list[Problem]]:

@@ -117,23 +117,34 @@ def load(
 
 @app.command("ingest")
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A file, or a directory of files, to ingest.")],
+    path: Annotated[str, typer.Argument(help="A file or a directory of files, or a database URL "
+                                              "(sqlite:///crm.db, postgresql+psycopg://...) with --table or --query.")],
     fmt: Annotated[Optional[str], typer.Option("--format", help="Reader to use (default: by file extension).")] = None,
     mapping: Annotated[Optional[str], typer.Option(help="Mapping YAML file, or a shipped mapping's name.")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="Text encoding, when detection cannot tell.")] = None,
     source: Annotated[Optional[str], typer.Option(help="Provenance name on the nodes (default: PATH's name).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, map and validate; write nothing.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Delete this source's nodes whose records are gone.")] = False,
+    table: Annotated[Optional[str], typer.Option(help="With a database URL: the table (or schema.table).")] = None,
+    query: Annotated[Optional[str], typer.Option(help="With a database URL: a SELECT instead of a table.")] = None,
+    watermark: Annotated[Optional[str], typer.Option(help="With a database URL: read only rows whose COLUMN "
+                                                          "reached past the last successful run.")] = None,
 ) -> None:
     """Read, map, clean, validate and load sources. Exit 1 if any record was rejected (see the report)."""
     from kcrm import workflows
+    from kcrm.ingest.readers.sql import SqlSource
 
     settings = _settings()
     try:
+        sql = SqlSource(path, table=table, query=query, watermark=watermark) if "://" in path else None
+        if sql is None and (table or query or watermark):
+            raise KcrmError("--table, --query and --watermark need a database URL as PATH")
+        target = Path(sql.safe_url() if sql else path)
         graph = None if dry_run else workflows.open_graph(settings)
         try:
-            result = workflows.ingest(settings, graph, path, fmt=fmt, mapping=mapping, encoding=encoding,
-                                      source=source, dry_run=dry_run, prune=prune, progress=sys.stderr.isatty())
+            result = workflows.ingest(settings, graph, target, fmt=fmt, mapping=mapping, encoding=encoding,
+                                      source=source or (sql.relative if sql else None), dry_run=dry_run,
+                                      prune=prune, progress=sys.stderr.isatty(), sql=sql)
         finally:
             if graph is not None:
                 graph.close()
@@ -635,6 +646,11 @@ def eval_topics(
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+from kcrm.cli_duplicates import duplicates_app  # noqa: E402  (a sub-app in its own module)
+
+app.add_typer(duplicates_app, name="duplicates")
 
 
 if __name__ == "__main__":

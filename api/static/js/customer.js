@@ -9,9 +9,10 @@ const PROFILE_FIELDS = ["nameZh", "industry", "country", "city", "language", "em
 
 export async function customerView(main, route, ctx) {
   const uid = encodeURIComponent(route.arg);
-  const [view, entity] = await Promise.all([
+  const [view, entity, dups] = await Promise.all([
     call(`/v1/customers/${uid}/360`),
     call(`/v1/entities/${uid}`, { params: { limit: 6 } }),
+    call("/v1/duplicates", { params: { customer: route.arg } }).catch(() => ({ duplicates: [] })),
   ]);
   if (!ctx.alive()) return;
   const p = view.profile;
@@ -42,7 +43,29 @@ export async function customerView(main, route, ctx) {
         h("a", { href: entityHref(e.uid, "Employee") }, e.name), h("span", { class: "muted" }, ` · ${e.team || ""} ${e.jobTitle || ""}`)]),
       listCard("customer-experts", t("customer.experts"), view.experts, (e) => [
         h("a", { href: entityHref(e.uid, "Employee") }, e.name), h("span", { class: "muted" }, ` · ${e.team || ""} · ${(e.topics || []).join(", ")}`)]),
-      listCard("recent-topics", t("customer.topics"), view.recent_topics, (topic) => [topic]))));
+      listCard("recent-topics", t("customer.topics"), view.recent_topics, (topic) => [topic]),
+      duplicateCard(view.uid, dups.duplicates || [], () => customerView(main, route, ctx)))));
+}
+
+// Possible duplicates: names alike, never merged automatically; an analyst merges (undoable) or dismisses.
+function duplicateCard(uid, pairs, reload) {
+  const decide = (pair, action) => async () => {
+    try {
+      await call(`/v1/duplicates/${pair.id}/${action}`, { method: "POST" });
+      reload();
+    } catch (err) {
+      alert(err.message);
+    }
+  };
+  return listCard("possible-duplicates", t("customer.duplicates"), pairs, (pair) => {
+    const other = pair.customers.find((c) => c.uid !== uid) || pair.customers[1];
+    const evidence = Object.entries(pair.evidence).map(([k, v]) => `${k}: ${v}`).join(", ");
+    return [
+      h("a", { href: entityHref(other.uid, "Customer") }, other.name || other.uid),
+      h("span", { class: "muted" }, ` · ${other.email || other.phone || ""} · ${evidence}`), " ",
+      h("button", { type: "button", class: "dup-merge", onclick: decide(pair, "merge") }, t("customer.dup.merge")), " ",
+      h("button", { type: "button", class: "dup-dismiss", onclick: decide(pair, "dismiss") }, t("customer.dup.dismiss"))];
+  });
 }
 
 const LIST_SHOWN = 10;
