@@ -149,3 +149,10 @@ class AlertsDisabled(KcrmError):
 
     title = "Alerts disabled"
     status = 503
+
+
+class SearchBackendError(KcrmError):
+    """The configured search backend is unknown or not installed in this build (names the setting)."""
+
+    title = "Search backend unavailable"
+    status = 503
