@@ -156,3 +156,10 @@ class LimitReached(KcrmError):
 
     status = 409
     title = "Limit reached"
+
+
+class SearchBackendError(KcrmError):
+    """The configured search backend is unknown or not installed in this build (names the setting)."""
+
+    title = "Search backend unavailable"
+    status = 503
