@@ -12,11 +12,13 @@ import typer
 from kcrm.config import Settings, get_settings
 from kcrm.errors import KcrmError
 from kcrm.logs import configure_logging
+from kcrm.cli_opensearch import opensearch_app
 
 app = typer.Typer(help="kcrm: customer knowledge graph and search.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 neo4j_app = typer.Typer(help="The bundled local Neo4j server.", no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(opensearch_app, name="opensearch")
 
 
 def _settings() -> Settings:
