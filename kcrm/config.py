@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     search_lexical_weight: float = Field(
         0.5, ge=0.0, le=1.0, description="Weight of the BM25 ranking in hybrid fusion; dense gets 1 minus it.",
     )
+    search_backend: str = Field(
+        "local", description="Where search runs: 'local' (embedded FAISS + kcrm's BM25, files under the data "
+        "dir; no server) or 'opensearch' (an OpenSearch cluster).",
+    )
     search_exact_limit: int = Field(
         200_000, ge=0, description="Largest dense index (in chunks) searched exactly; above it FAISS HNSW "
         "(approximate, recall@10 measured by benchmarks/search_scale.py).",

@@ -151,6 +151,13 @@ class AlertsDisabled(KcrmError):
     status = 503
 
 
+class SearchBackendError(KcrmError):
+    """The configured search backend is unknown or not installed in this build (names the setting)."""
+
+    title = "Search backend unavailable"
+    status = 503
+
+
 class OpenSearchServerError(KcrmError):
     """The bundled local OpenSearch cluster could not be installed, started or stopped."""
 

@@ -11,23 +11,20 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Sized
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from kcrm.errors import BadQuery
 from kcrm.search.chunking import DEFAULT_OVERLAP_CHARS, DEFAULT_TARGET_CHARS, chunk_text
 from kcrm.search.embedder import Embedder
 from kcrm.errors import IndexIncompatible
-from kcrm.search.vector_index import (EXACT_SEARCH_LIMIT, ChunkHit, ChunkRecord, FaissVectorIndex, VectorIndex,
-                                      index_kind_for)
+from kcrm.search.contract import MAX_K, MAX_QUERY_CHARS, checked_query  # noqa: F401 (re-exported)
+from kcrm.search.types import ChunkHit, ChunkRecord, Hit, IndexItem
+from kcrm.search.vector_index import EXACT_SEARCH_LIMIT, FaissVectorIndex, VectorIndex, index_kind_for
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 1000
-MAX_K = 1000
 SNIPPET_CHARS = 240
 EMBED_BATCH = 256
 
@@ -37,33 +34,6 @@ _STOPWORDS = frozenset(
     "a an and are as at be but by can do does for from has have how i if in is it my no not of on or "
     "our so the to was we what when where which who why will with you your".split()
 )
-
-
-@dataclass
-class IndexItem:
-    """A searchable thing as the graph hands it to the indexer."""
-
-    uid: str
-    type: str
-    title: str
-    text: str
-    language: str
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Hit:
-    """One item in a result list, represented by its best-matching passage."""
-
-    uid: str
-    type: str
-    title: str
-    snippet: str
-    score: float
-    chunk_id: str
-    language: str
-    meta: dict[str, Any] = field(default_factory=dict)
-    explain: dict[str, Any] | None = None  # why it ranked where it did (search with explain=True)
 
 
 class SemanticSearch:
@@ -180,18 +150,6 @@ def add_items(index: FaissVectorIndex, items: Iterable[IndexItem], embedder: Emb
             added += len(records)
         bar.update(waiting)
     return added
-
-
-def checked_query(query: str, k: int) -> str:
-    """The stripped query, or `BadQuery` saying what is wrong with it or with `k`."""
-    text = query.strip() if isinstance(query, str) else ""
-    if not text:
-        raise BadQuery("the query must not be empty")
-    if len(text) > MAX_QUERY_CHARS:
-        raise BadQuery(f"the query has {len(text)} characters; at most {MAX_QUERY_CHARS} are allowed")
-    if not 1 <= k <= MAX_K:
-        raise BadQuery(f"k must be between 1 and {MAX_K}, not {k}")
-    return text
 
 
 def to_hit(chunk: ChunkHit, query: str, score: float | None = None) -> Hit:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +22,7 @@ import numpy as np
 from kcrm.errors import IndexIncompatible
 from kcrm.search import atomic
 from kcrm.search.embedder import Embedder, l2_normalise
+from kcrm.search.types import ChunkHit, ChunkRecord
 
 log = logging.getLogger(__name__)
 
@@ -44,29 +45,6 @@ KINDS = ("flat", "hnsw")
 # One query at a time needs no OpenMP team, and an idle team spinning beside the embedder's BLAS
 # threads made each search ~8 ms instead of ~1.3 ms on 2 cores. Concurrency comes from requests.
 FAISS_THREADS = 1
-
-
-@dataclass
-class ChunkRecord:
-    """What a hit needs to show without asking the graph again."""
-
-    chunk_id: str
-    uid: str
-    type: str
-    title: str
-    text: str
-    language: str
-    meta: dict[str, Any] = field(default_factory=dict)
-    start: int = 0
-    end: int = 0
-
-
-@dataclass(frozen=True)
-class ChunkHit:
-    """One chunk and its cosine similarity to the query."""
-
-    record: ChunkRecord
-    score: float
 
 
 class VectorIndex(Protocol):
