@@ -167,5 +167,5 @@ class OpenSearchServerError(KcrmError):
 class SearchBackendUnavailable(KcrmError):
     """The search engine (an OpenSearch cluster) cannot be reached; the message names the URL."""
 
-    title = "Search backend unavailable"
+    title = "Search engine unreachable"
     status = 503
