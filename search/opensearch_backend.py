@@ -98,6 +98,11 @@ class OpenSearchBackend:
         self._spellers: dict[tuple[str, frozenset[str] | None], SpellingCorrector] = {}
         self._lock = threading.Lock()
 
+    @property
+    def generation(self) -> str | None:
+        """The index generation served: the name the alias points at."""
+        return self.index.current_index()
+
     # ----------------------------------------------------------------- building
 
     def rebuild(self, items: Iterable[IndexItem]) -> str:

@@ -5,6 +5,9 @@ local index, and an unreachable cluster named in the error."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +162,28 @@ def test_an_unreachable_cluster_is_named_in_the_error() -> None:
     settings = Settings(opensearch_url="http://127.0.0.1:9", opensearch_timeout_s=2)
     with pytest.raises(SearchBackendUnavailable, match=r"not reachable at http://127\.0\.0\.1:9"):
         cluster_health_of(settings, make_client(settings))
+
+
+def _kcrm(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    kcrm = str(Path(sys.executable).with_name("kcrm"))
+    return subprocess.run([kcrm, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+def test_cli_status_names_nodes_and_logs_and_an_unreachable_url_is_one_line() -> None:
+    down = _kcrm("opensearch", "status", env={"OPENSEARCH_URL": "http://127.0.0.1:9"})
+    assert down.returncode == 2
+    assert "OpenSearch is not reachable at http://127.0.0.1:9" in down.stderr and "Traceback" not in down.stderr
+
+
+def test_cli_status_of_the_bundled_cluster(opensearch_settings: Settings) -> None:
+    if not opensearch_settings.local_opensearch:
+        pytest.skip("OPENSEARCH_URL is set")
+    env = {"KCRM_DATA_DIR": str(opensearch_settings.data_dir),
+           "KCRM_OPENSEARCH_HTTP_PORT": str(opensearch_settings.opensearch_http_port),
+           "KCRM_OPENSEARCH_TRANSPORT_PORT": str(opensearch_settings.opensearch_transport_port),
+           "KCRM_OPENSEARCH_NODES": "3"}
+    answer = _kcrm("opensearch", "status", env=env)
+    assert answer.returncode == 0, answer.stderr
+    assert "health green" in answer.stdout and answer.stdout.count("pid ") == 3
+    assert str(opensearch_settings.opensearch_home / "logs" / "node-2.log") in answer.stdout
