@@ -240,13 +240,16 @@ class OpenSearchBackend:
     def chunk_count(self) -> int:
         return self.index.chunk_count()
 
-    def add(self, items: Sequence[IndexItem]) -> None:
-        """Embed and write these items into the live generation; searchable when this returns."""
+    def add(self, items: Sequence[IndexItem]) -> int:
+        """Embed and write these items into the live generation; searchable on return. Returns chunks written."""
         live = self.index.live()
+        written = 0
         for batch_items, chunks, vectors in embedded_batches(items, self.embedder):
             self.index.write(live, batch_items, chunks, vectors)
+            written += len(chunks)
         self.index.refresh(live)
         self._spellers.clear()
+        return written
 
     def remove(self, uids: Iterable[str]) -> int:
         removed = self.index.remove(uids)
