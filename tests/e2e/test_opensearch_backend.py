@@ -89,6 +89,26 @@ def test_a_caller_without_the_group_sees_no_trace_of_restricted_items(backend: O
     assert speller is not None and "客户关系管理系统的数据导出" not in speller.counts
 
 
+def test_an_outsider_scores_as_if_restricted_items_did_not_exist(backend: OpenSearchBackend,
+                                                                  opensearch_settings: Settings) -> None:
+    """BM25 over the caller's view: the same scores as an index holding only the public items."""
+    settings = opensearch_settings.model_copy(update={"opensearch_index": "kcrm-test-public"})
+    public_only = OpenSearchBackend(settings, make_embedder(settings))
+    public_only.rebuild([item for item in corpus() if not item.meta.get("accessGroups")])
+    try:
+        for text in ("printer driver", "router firmware hour", "驱动程序"):
+            outsider = backend.retrieve(request(text, "lexical"))
+            reference = public_only.retrieve(request(text, "lexical", groups=None))
+            assert outsider.lexical is not None and reference.lexical is not None
+            assert [(h.record.uid, round(h.score, 6)) for h in outsider.lexical.hits] == \
+                [(h.record.uid, round(h.score, 6)) for h in reference.lexical.hits], text
+        term = backend.analyze("router")[0]
+        assert backend.term_weights("case-3", [term], frozenset()) == public_only.term_weights("case-3", [term], None)
+    finally:
+        public_only.index.drop(public_only.index.live())
+        public_only.close()
+
+
 def test_filters_sit_inside_the_knn_query(backend: OpenSearchBackend) -> None:
     """A selective filter still yields `depth` matching dense candidates (a post-filter would return fewer)."""
     flt = make_filter({"status": ["closed"]})
