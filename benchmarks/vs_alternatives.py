@@ -159,8 +159,8 @@ def kcrm_systems(corpus: Corpus, embedder: Embedder, settings: Settings) -> list
     search = HybridSearch(SemanticSearch(index, embedder), lexical, make_fusion(settings))
     hybrid = SystemRun("kcrm hybrid", dense_s + lexical_s, note=f"fusion {search.fusion.name}, depth {search.depth}")
     bm25 = SystemRun("kcrm bm25", lexical_s, note=default_analyzer().name)
-    run_queries(hybrid, corpus, lambda q: [h.record.uid for h in search.ranked(q, K, mode="hybrid")])
-    run_queries(bm25, corpus, lambda q: [h.record.uid for h in search.ranked(q, K, mode="lexical")])
+    run_queries(hybrid, corpus, lambda q: [h.uid for h in search.search(q, K, mode="hybrid")])
+    run_queries(bm25, corpus, lambda q: [h.uid for h in search.search(q, K, mode="lexical")])
     return [hybrid, bm25]
 
 

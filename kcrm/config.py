@@ -77,8 +77,9 @@ class Settings(BaseSettings):
         "dir; no server) or 'opensearch' (an OpenSearch cluster).",
     )
     search_exact_limit: int = Field(
-        200_000, ge=0, description="Largest dense index (in chunks) searched exactly; above it FAISS HNSW "
-        "(approximate, recall@10 measured by benchmarks/search_scale.py).",
+        50_000, ge=0, description="Largest dense index (in chunks) searched exactly; above it FAISS HNSW "
+        "with efSearch chosen at build time by measured recall@10 against exact (target 0.97; "
+        "benchmarks/search_scale.py measures it on real queries).",
     )
     load_batch_size: int = Field(500, description="Records per Neo4j transaction when loading.")
     ingest_max_file_mb: int = Field(512, description="Largest file `kcrm ingest` reads (or POST /v1/ingest accepts), in MiB.")

@@ -175,6 +175,7 @@ class SearchBackend(Protocol):
 
     name: str
     capabilities: Capabilities
+    generation: str | None  # id of the index build served (None: not known)
 
     def retrieve(self, request: Retrieve) -> Retrieval:
         """Both retrievers' candidates (as `request.mode` asks), the match set's size and facets."""

@@ -28,7 +28,10 @@ from kcrm.jsonlines import json_objects
 from kcrm.search import metrics
 from kcrm.search.embedder import Embedder
 from kcrm.search.fusion import RRF, Fusion, ScoreFusion
+from kcrm.search.contract import Retrieval, Retrieve
 from kcrm.search.expansion import taxonomy_expander
+from kcrm.search.filters import SearchFilter
+from kcrm.search import ranking
 from kcrm.search.hybrid import DEFAULT_DEPTH, HybridSearch, build_lexical_index
 from kcrm.search.lexical import BM25Index
 from kcrm.search.semantic import IndexItem, SemanticSearch
@@ -173,6 +176,9 @@ def _runs(search: HybridSearch, queries: dict[str, str], fusions: dict[str, Fusi
           progress: bool, expand: bool = False) -> dict[str, dict[str, list[str]]]:
     """Ranked document ids per system and query; both retrievers run once per query.
 
+    Candidates come from the backend's `retrieve` and rankings from `ranking.rank`, exactly as
+    `/v1/search` gets them (`ranking.search_page`): what is measured is what is served.
+
     With `expand` (and an expander on `search`), also `bm25+expand` and `hybrid+expand`: the
     lexical side expanded from the taxonomy, fused with the same dense list by the configured fusion.
     """
@@ -184,15 +190,17 @@ def _runs(search: HybridSearch, queries: dict[str, str], fusions: dict[str, Fusi
         text = text.strip()
         if not text:
             continue
-        lexical, dense = search.candidates(text, depth)
-        runs["bm25"][qid] = [h.record.uid for h in lexical]
-        runs["dense"][qid] = [h.record.uid for h in dense]
+        retrieval = search.backend.retrieve(Retrieve(text, "hybrid", depth, SearchFilter(), None))
+        runs["bm25"][qid] = [h.record.uid for h in ranking.rank(retrieval, "lexical", search.fusion)]
+        runs["dense"][qid] = [h.record.uid for h in ranking.rank(retrieval, "dense", search.fusion)]
         for name, fusion in fusions.items():
-            runs[name][qid] = [h.record.uid for h in search.fuse(lexical, dense, fusion)[:depth]]
+            runs[name][qid] = [h.record.uid for h in ranking.rank(retrieval, "hybrid", fusion)[:depth]]
         if expand:
-            expanded = search.lexical_ranking(text, depth, expand=True)
-            runs["bm25+expand"][qid] = [h.record.uid for h in expanded]
-            runs["hybrid+expand"][qid] = [h.record.uid for h in search.fuse(expanded, dense)[:depth]]
+            expansion = search.expansion(text)
+            expanded = search.backend.retrieve(Retrieve(text, "lexical", depth, SearchFilter(), None, expansion))
+            runs["bm25+expand"][qid] = [h.record.uid for h in ranking.rank(expanded, "lexical", search.fusion)]
+            both = Retrieval(expanded.lexical, retrieval.dense, retrieval.total)
+            runs["hybrid+expand"][qid] = [h.record.uid for h in ranking.rank(both, "hybrid", search.fusion)[:depth]]
     return runs
 
 

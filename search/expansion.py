@@ -82,6 +82,17 @@ class QueryExpander:
             keyed = [(label, tuple(analyzer.terms(label))) for label in labels]
             self._concepts.append((concept.uid, labels, [(lab, terms) for lab, terms in keyed if terms]))
             self._pref[concept.uid] = {concept.label_en.lower(), concept.label_zh.lower()}
+        # Which concepts a query can name: by a label's first analysed term, or (Chinese labels,
+        # matched as substrings) by the label itself; `expand` verifies only these candidates
+        # instead of matching every label of every concept against every query.
+        self._by_first: dict[str, list[int]] = {}
+        self._han: list[tuple[int, str]] = []
+        for position, (_, _, keyed) in enumerate(self._concepts):
+            for label, label_terms in keyed:
+                if _HAN.search(label):
+                    self._han.append((position, label.lower()))
+                else:
+                    self._by_first.setdefault(label_terms[0], []).append(position)
         log.debug("query expansion over %d concepts", len(self._concepts))
 
     def _names(self, text: str, terms: Sequence[str], label: str, label_terms: tuple[str, ...]) -> bool:
@@ -97,7 +108,10 @@ class QueryExpander:
         concepts: list[str] = []
         added: dict[str, str] = {}
         new_terms: dict[str, None] = {}
-        for uid, labels, keyed in self._concepts:
+        candidates = {position for term in have for position in self._by_first.get(term, ())}
+        candidates.update(position for position, label in self._han if len(label) >= 2 and label in text)
+        for position in sorted(candidates):
+            uid, labels, keyed = self._concepts[position]
             if not any(self._names(text, terms, label, label_terms) for label, label_terms in keyed):
                 continue
             concepts.append(uid)
@@ -150,17 +164,20 @@ def expanded_scores(scores_of: Callable[[str], np.ndarray], terms_of: Callable[[
         return base + expansion.weight * extra * (top_base / top_extra)
     out = base.copy()
     unreached: list[np.ndarray] = []
-    for group in np.unique(groups).tolist():
-        members = groups == group
-        if float(extra[members].max(initial=0.0)) <= 0:
-            continue
-        if float(base[members].max(initial=0.0)) >= expansion.weight * top_base:
-            out[members] += expansion.weight * extra[members] * (top_base / top_extra)
+    # per language, the best own-word score: over the matched rows only (scores are >= 0)
+    hit = np.flatnonzero(base > 0)
+    best_base = np.zeros(int(groups.max(initial=-1)) + 2)
+    np.maximum.at(best_base, groups[hit] + 1, base[hit])
+    reach = np.flatnonzero(extra > 0)  # only rows the expansion matches change
+    reach_groups = groups[reach]
+    for group in np.unique(reach_groups).tolist():
+        rows = reach[reach_groups == group]
+        if best_base[group + 1] >= expansion.weight * top_base:
+            out[rows] += expansion.weight * extra[rows] * (top_base / top_extra)
         else:  # the query's words reach this language weakly at best (a stray character)
-            unreached.append(members)
+            unreached.append(rows)
     own = np.sort(out[out > 0])[::-1]  # the reached languages' final scores, best first
-    for members in unreached:
-        found = np.flatnonzero(members & (extra > 0))
+    for found in unreached:  # rows of one language the expansion matches, ascending
         found = found[np.argsort(-extra[found], kind="stable")]
         slots = np.ceil(np.arange(1, len(found) + 1) / expansion.weight).astype(np.int64) - 1
         inside = slots < len(own)

@@ -22,6 +22,7 @@ class Fusion(Protocol):
     """Merges several rankings of the same query into one, best first."""
 
     name: str
+    weights: tuple[float, ...] | None  # per ranking (lexical, dense); None: equal
 
     def fuse(self, rankings: Sequence[Ranking]) -> list[tuple[str, float]]:
         """The fused ranking: every id from any input, with its fused score."""

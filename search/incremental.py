@@ -24,7 +24,7 @@ from kcrm.kg.connection import Graph
 from kcrm.search import generation
 from kcrm.search.embedder import Embedder, make_embedder
 from kcrm.search.from_graph import graph_watermark, item_versions, searchable_items
-from kcrm.search.hybrid import lexical_records
+from kcrm.search.local_backend import lexical_records
 from kcrm.search.semantic import add_items
 from kcrm.search.vector_index import index_kind_for
 

@@ -107,9 +107,12 @@ class BM25Index:
         self._lock = threading.Lock()
         self._ready = False
         self._masks: dict[frozenset[str], np.ndarray] = {}
+        self._views: dict[int, tuple[np.ndarray, tuple[int, float]]] = {}
         self._indptr = np.zeros(1, dtype=np.int64)
         self._post_docs = np.zeros(0, dtype=np.int32)
         self._post_weights = np.zeros(0, dtype=np.float32)
+        self._post_tfs = np.zeros(0, dtype=np.float32)  # raw term counts, for a caller's own statistics
+        self._lengths = np.zeros(0, dtype=np.float64)
 
     @property
     def watermark(self) -> str:
@@ -166,6 +169,7 @@ class BM25Index:
     def _invalidate(self) -> None:
         self._ready = False
         self._masks = {}
+        self._views = {}
 
     def _prepare(self) -> None:
         """Derive the inverted index with each posting's BM25 weight (idf included)."""
@@ -189,6 +193,8 @@ class BM25Index:
             self._indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
             self._post_docs = docs[order]
             self._post_weights = weights[order].astype(np.float32)
+            self._post_tfs = tfs[order].astype(np.float32)
+            self._lengths = lengths
             self._ready = True
 
     # -- searching -----------------------------------------------------------------------------
@@ -198,20 +204,34 @@ class BM25Index:
         ids = {self._vocab.get(term) for term in self.analyzer.terms(query)}
         return sorted(i for i in ids if i is not None)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every record for `query` (0 where no term matches), in record order."""
-        return self._score_ids(self.query_term_ids(query))
+    def scores(self, query: str, visible: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every record for `query` (0 where no term matches), in record order.
 
-    def document_frequency(self, term: str) -> int:
-        """How many records contain an analysed term (0 when unknown)."""
+        `visible` (a mask over records: what the caller may see) makes the statistics (idf, the
+        average length) those of the visible records alone and scores the others 0, so that a
+        caller's scores say nothing about records it cannot see.
+        """
+        return self._score_ids(self.query_term_ids(query), visible)
+
+    def document_frequency(self, term: str, visible: np.ndarray | None = None) -> int:
+        """How many records (only `visible` ones, if given) contain an analysed term (0 when unknown)."""
         self._prepare()
         term_id = self._vocab.get(term)
-        return 0 if term_id is None else int(self._indptr[term_id + 1] - self._indptr[term_id])
+        if term_id is None:
+            return 0
+        start, end = int(self._indptr[term_id]), int(self._indptr[term_id + 1])
+        if visible is None:
+            return end - start
+        return int(np.count_nonzero(visible[self._post_docs[start:end]]))
 
-    def term_weights(self, row: int, terms: Iterable[str]) -> dict[str, float]:
-        """Each analysed term's BM25 contribution to record `row` (terms it lacks are left out): for explain."""
+    def term_weights(self, row: int, terms: Iterable[str], visible: np.ndarray | None = None) -> dict[str, float]:
+        """Each analysed term's BM25 contribution to record `row` (terms it lacks are left out): for explain.
+
+        With `visible`, the weights use the visible records' statistics (as `scores` does).
+        """
         self._prepare()
         out: dict[str, float] = {}
+        view = None if visible is None else self._view(visible)
         for term in dict.fromkeys(terms):
             term_id = self._vocab.get(term)
             if term_id is None:
@@ -220,21 +240,55 @@ class BM25Index:
             docs = self._post_docs[start:end]  # ascending within a term
             position = int(np.searchsorted(docs, row))
             if position < len(docs) and docs[position] == row:
-                out[term] = round(float(self._post_weights[start + position]), 4)
+                if view is None:
+                    out[term] = round(float(self._post_weights[start + position]), 4)
+                else:
+                    weights = self._view_weights(term_id, visible, view)  # type: ignore[arg-type]
+                    out[term] = round(float(weights[position]), 4)
         return out
 
-    def term_scores(self, terms: Iterable[str]) -> np.ndarray:
-        """BM25 of every record for already-analysed terms (each distinct term once)."""
-        return self._score_ids(sorted({i for i in (self._vocab.get(t) for t in terms) if i is not None}))
+    def term_scores(self, terms: Iterable[str], visible: np.ndarray | None = None) -> np.ndarray:
+        """BM25 of every record for already-analysed terms (each distinct term once); `visible` as in `scores`."""
+        return self._score_ids(sorted({i for i in (self._vocab.get(t) for t in terms) if i is not None}), visible)
 
-    def _score_ids(self, term_ids: list[int]) -> np.ndarray:
+    def _view(self, visible: np.ndarray) -> tuple[int, float]:
+        """(records, average length) of the visible records; remembered per mask object (a caller's
+        access mask is one cached array per group set, so this is computed once per view)."""
+        known = self._views.get(id(visible))
+        if known is not None and known[0] is visible:
+            return known[1]
+        n_visible = int(np.count_nonzero(visible))
+        mean = float(self._lengths[visible].mean()) if n_visible else 0.0
+        view = (n_visible, mean if mean > 0 else 1.0)
+        if len(self._views) >= 64:
+            self._views.clear()
+        self._views[id(visible)] = (visible, view)
+        return view
+
+    def _view_weights(self, term_id: int, visible: np.ndarray, view: tuple[int, float]) -> np.ndarray:
+        """BM25 weights of one term's postings under the visible records' statistics (0 for the others)."""
+        start, end = self._indptr[term_id], self._indptr[term_id + 1]
+        docs = self._post_docs[start:end]
+        seen = visible[docs]
+        n_visible, avgdl = view
+        df = int(np.count_nonzero(seen))
+        idf = np.log1p((n_visible - df + 0.5) / (df + 0.5))
+        tfs = self._post_tfs[start:end].astype(np.float64)
+        norm = self.k1 * (1.0 - self.b + self.b * self._lengths[docs] / avgdl)
+        return np.where(seen, tfs * (self.k1 + 1.0) / (tfs + norm) * idf, 0.0)
+
+    def _score_ids(self, term_ids: list[int], visible: np.ndarray | None = None) -> np.ndarray:
         self._prepare()
         n_docs = len(self._records)
         spans = [(self._indptr[t], self._indptr[t + 1]) for t in term_ids]
         if not spans or not n_docs:
             return np.zeros(n_docs, dtype=np.float64)
         docs = np.concatenate([self._post_docs[a:b] for a, b in spans])
-        weights = np.concatenate([self._post_weights[a:b] for a, b in spans])
+        if visible is None:
+            weights = np.concatenate([self._post_weights[a:b] for a, b in spans])
+        else:
+            view = self._view(visible)
+            weights = np.concatenate([self._view_weights(t, visible, view) for t in term_ids])
         return np.bincount(docs, weights=weights, minlength=n_docs)
 
     def type_mask(self, types: set[str]) -> np.ndarray:

@@ -79,7 +79,9 @@ class SemanticSearch:
         add_items(index, items, embedder, progress, target_chars=target_chars, overlap_chars=overlap_chars,
                   batch_size=batch_size, total=total)
         if index.kind != index_kind_for(index.count(), exact_limit):  # chunks outnumber items
-            index = index.rebuilt(index_kind_for(index.count(), exact_limit))
+            index = index.rebuilt(index_kind_for(index.count(), exact_limit))  # (tuned as it is rebuilt)
+        elif index.kind == "hnsw":
+            index.tune()
         log.info("embedded %d items as %d chunks with %s in %.1f s (%s index)", index.item_count(), index.count(),
                  embedder.name, time.perf_counter() - started, index.kind)
         return index
@@ -92,24 +94,24 @@ class SemanticSearch:
         return [to_hit(chunk, text) for chunk in self.ranked_chunks(text, k, types)]
 
     def ranked_chunks(self, query: str, k: int, types: set[str] | None = None,
-                      uids: set[str] | None = None) -> list[ChunkHit]:
+                      uids: set[str] | None = None, ids: Any = None) -> list[ChunkHit]:
         """The best chunk of each of the `k` most similar items (only `uids`, if given), best first.
 
         The query must already be checked (`checked_query`).
         """
-        if (types is not None and not types) or (uids is not None and not uids):
+        if (types is not None and not types) or (uids is not None and not uids) or (ids is not None and not len(ids)):
             return []
         vector = self.embedder.embed_queries([query])[0]
-        return self._best_per_item(vector, k, types, uids)
+        return self._best_per_item(vector, k, types, uids, ids)
 
     def _best_per_item(self, vector: Any, k: int, types: set[str] | None,
-                       uids: set[str] | None = None) -> list[ChunkHit]:
+                       uids: set[str] | None = None, ids: Any = None) -> list[ChunkHit]:
         """Fetch chunks until `k` distinct items are found (items often match with several)."""
         total = self.index.count()
         fetch = min(total, max(4 * k, 32))
         while True:
             best: dict[str, ChunkHit] = {}
-            hits = self.index.search(vector, fetch, types, uids)
+            hits = self.index.search(vector, fetch, types, uids, ids)  # type: ignore[call-arg]
             for hit in hits:
                 best.setdefault(hit.record.uid, hit)  # hits come best first
             if len(best) >= k or len(hits) < fetch or fetch >= total:

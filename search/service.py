@@ -14,12 +14,14 @@ from pathlib import Path
 from kcrm.config import Settings
 from kcrm.errors import BadQuery
 from kcrm.kg.connection import Graph
+from kcrm.search.backends import make_backend
 from kcrm.search.embedder import make_embedder
 from kcrm.search.expansion import taxonomy_expander
 from kcrm.search import generation
 from kcrm.search.from_graph import graph_watermark, searchable_items
 from kcrm.search.fusion import RRF, Fusion, ScoreFusion
-from kcrm.search.hybrid import HybridSearch, build_lexical_index
+from kcrm.search.hybrid import HybridSearch
+from kcrm.search.local_backend import build_lexical_index
 from kcrm.search.incremental import index_lock
 from kcrm.search.semantic import SemanticSearch
 
@@ -52,11 +54,5 @@ def make_fusion(settings: Settings) -> Fusion:
 
 
 def load_search_service(settings: Settings) -> HybridSearch:
-    """The published indexes with the embedder they were built with; `IndexNotReady` if absent."""
-    embedder = make_embedder(settings)
-    dense, lexical, top = generation.load(settings.index_dir, embedder)
-    search = HybridSearch(SemanticSearch(dense, embedder), lexical, fusion=make_fusion(settings),
-                          expander=taxonomy_expander())
-    search.generation = str(top["build_id"])
-    search.facet_table()  # built now, not on the first request
-    return search
+    """The configured backend (`KCRM_SEARCH_BACKEND`) over the published index; `IndexNotReady` if absent."""
+    return HybridSearch(backend=make_backend(settings), fusion=make_fusion(settings), expander=taxonomy_expander())

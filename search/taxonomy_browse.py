@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from kcrm.errors import BadQuery
 from kcrm.ontology.taxonomy import SCHEMES, Concept, load_concepts
@@ -156,10 +155,8 @@ def browse(search: HybridSearch, scheme: str, query: str = "", filters: SearchFi
         raise BadQuery(f"scheme must be one of {', '.join(SCHEMES)}, not {scheme!r}")
     flt = filters or SearchFilter()
     if not query.strip() and flt.empty:
-        table = search.facet_table()
-        visible = table.access.mask(groups)
-        rows = np.ones(table.size, dtype=bool) if visible is None else visible
-        counts, total = table.counts(rows), int(rows.sum())
+        everything = search.backend.browse(flt, None if groups is None else frozenset(groups), 0, True)
+        counts, total = everything.facets or {}, everything.total
     else:
         page = search.page(query, k=1, mode=mode, filters=flt, facets=True, expand=expand, groups=groups)
         counts, total, flt = page.facets or {}, page.total, page.filters

@@ -31,13 +31,17 @@ FORMAT_VERSION = 1
 VECTORS_FILE = "vectors.faiss"
 CHUNKS_FILE = "chunks.jsonl"
 MANIFEST_FILE = "manifest.json"
-# MODELS.md: exact search over 100k vectors takes ~5 ms a query on 2 cores. Past this size an
-# approximate (HNSW) index pays off (KCRM_SEARCH_EXACT_LIMIT; benchmarks/search_scale.py measures
-# its recall@10 against exact search).
-EXACT_SEARCH_LIMIT = 200_000
+# Exact search costs in proportion to the collection (issue 15, quiet 2 cores: 19.8 ms a query at
+# 100k chunks of 896-d vectors against 0.82 ms for HNSW); past this size HNSW, with its efSearch
+# chosen by measured recall (`FaissVectorIndex.tune`; KCRM_SEARCH_EXACT_LIMIT;
+# benchmarks/search_scale.py measures recall@10 on real queries).
+EXACT_SEARCH_LIMIT = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
+# `tune` keeps the smallest efSearch whose recall@10 against exact search reaches the target.
+HNSW_EF_CHOICES = (64, 128, 256, 512, 1024)
+HNSW_TARGET_RECALL = 0.97
 # A filter that leaves at most this many chunks is searched exactly (a dot product over them):
 # HNSW with a selective filter walks a graph whose neighbours are mostly filtered out.
 EXACT_SUBSET_LIMIT = 20_000
@@ -117,6 +121,7 @@ class FaissVectorIndex:
         self._selectors: dict[frozenset[str], tuple[int, Any]] = {}
         self._uid_selectors: dict[tuple[frozenset[str], frozenset[str] | None], tuple[np.ndarray, Any]] = {}
         self._next_id = 0
+        self.tuning: dict[str, Any] = {}  # HNSW efSearch chosen by `tune` and the recalls measured
 
     @classmethod
     def for_embedder(cls, embedder: Embedder, expected_vectors: int = 0,
@@ -134,7 +139,14 @@ class FaissVectorIndex:
         copy._ids_by_uid = {uid: list(chunk_ids) for uid, chunk_ids in self._ids_by_uid.items()}
         copy._next_id = self._next_id
         copy.manifest = dict(self.manifest)
+        copy.tune()
         return copy
+
+    def _apply_tuning(self) -> None:
+        """Set the efSearch `tune` chose on the current FAISS structure (after a load or a rebuild)."""
+        ef = self.tuning.get("ef_search")
+        if ef and self.kind == "hnsw":
+            faiss.downcast_index(self._index.index).hnsw.efSearch = int(ef)
 
     def _vectors_of(self, ids: np.ndarray) -> np.ndarray:
         """The stored vectors of these chunk ids, in order."""
@@ -198,6 +210,7 @@ class FaissVectorIndex:
             self._index = _new_faiss_index(self.dim, self.kind)
             if len(keep):
                 self._index.add_with_ids(vectors, keep)
+            self._apply_tuning()
         self._selectors.clear()
         self._uid_selectors.clear()
         return len(doomed)
@@ -237,16 +250,72 @@ class FaissVectorIndex:
         top = np.argsort(-scores, kind="stable")[:k]
         return [ChunkHit(self._records[int(ids[i])], float(min(1.0, max(-1.0, scores[i])))) for i in top.tolist()]
 
+    def chunk_table(self) -> tuple[np.ndarray, list[str]]:
+        """Every chunk id (ascending) and its item's uid, aligned: to map item rows to chunk ids
+        with array operations instead of a set of uids per query."""
+        ids = sorted(self._records)
+        return np.asarray(ids, dtype=np.int64), [self._records[i].uid for i in ids]
+
+    def tune(self, target_recall: float = HNSW_TARGET_RECALL, probes: int = 64, seed: int = 7) -> dict[str, Any]:
+        """Pick HNSW's efSearch by measured recall@10 against exact search (no-op for "flat").
+
+        Probes are midpoints of random pairs of stored vectors (queries fall between passages,
+        not on them: stored vectors themselves would overstate recall). The smallest efSearch
+        reaching `target_recall` is kept (the largest tried, if none does); the figures go into
+        the manifest so `kcrm reindex` output says what was chosen and why.
+        """
+        if self.kind != "hnsw" or self.count() < 20:
+            return {}
+        rng = np.random.default_rng(seed)
+        ids = np.asarray(sorted(self._records), dtype=np.int64)
+        pairs = ids[rng.integers(0, len(ids), size=(probes, 2))]
+        queries = l2_normalise(self._vectors_of(pairs[:, 0]) + self._vectors_of(pairs[:, 1]))
+        truth = np.zeros((probes, 10), dtype=np.int64)
+        best = np.full((probes, 10), -np.inf, dtype=np.float32)
+        for start in range(0, len(ids), 50_000):  # exact top 10 in slices: bounded memory at 1M chunks
+            part = ids[start:start + 50_000]
+            scores = queries @ self._vectors_of(part).T
+            merged = np.concatenate([best, scores], axis=1)
+            merged_ids = np.concatenate([truth, np.broadcast_to(part, scores.shape)], axis=1)
+            top = np.argsort(-merged, axis=1)[:, :10]
+            best, truth = np.take_along_axis(merged, top, 1), np.take_along_axis(merged_ids, top, 1)
+        inner = faiss.downcast_index(self._index.index)
+        measured: dict[int, float] = {}
+        for ef in HNSW_EF_CHOICES:
+            inner.hnsw.efSearch = ef
+            _, found = self._index.search(queries, 10)
+            measured[ef] = float(np.mean([len(set(a.tolist()) & set(b.tolist())) / 10 for a, b in zip(found, truth)]))
+            if measured[ef] >= target_recall:
+                break
+        chosen = next((ef for ef, recall in measured.items() if recall >= target_recall), max(measured))
+        inner.hnsw.efSearch = chosen
+        self.tuning = {"ef_search": chosen, "target_recall_at_10": target_recall,
+                       "probe_recall_at_10": {str(ef): round(r, 4) for ef, r in measured.items()}}
+        log.info("HNSW efSearch %d chosen by recall@10 on %d probes: %s", chosen, probes, self.tuning)
+        return self.tuning
+
     def search(self, vector: np.ndarray, k: int, types: set[str] | None = None,
-               uids: set[str] | None = None) -> list[ChunkHit]:
-        """The `k` nearest chunks, best first; type and item filters apply inside FAISS, not after it."""
+               uids: set[str] | None = None, ids: np.ndarray | None = None) -> list[ChunkHit]:
+        """The `k` nearest chunks, best first; type and item filters apply inside FAISS, not after it.
+
+        `ids` (chunk ids, e.g. from `chunk_table`) restricts the search like `uids` does, without
+        a per-query walk over a set of uids.
+        """
         query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         if query.shape[1] != self.dim:
             raise ValueError(f"query vector has {query.shape[1]} dimensions, the index {self.dim}")
         params = None
         available = self.count()
         selector = allowed = None
-        if uids is not None:
+        bitmap = None  # kept alive while FAISS reads it
+        if ids is not None:
+            allowed = np.asarray(ids, dtype=np.int64)
+            if len(allowed) < available:  # a bitmap over the id range: O(ids / 8), no hash set to build
+                flags = np.zeros(self._next_id, dtype=bool)
+                flags[allowed] = True
+                bitmap = np.packbits(flags, bitorder="little")
+                selector = faiss.IDSelectorBitmap(self._next_id, faiss.swig_ptr(bitmap))
+        elif uids is not None:
             allowed, selector = self._uid_selector(uids, types)
         elif types is not None:
             allowed, selector = self._type_selector(types)
@@ -285,7 +354,7 @@ class FaissVectorIndex:
             fmt=FORMAT, version=FORMAT_VERSION, watermark=watermark, manifest_file=MANIFEST_FILE,
             details={
                 "embedder": {"name": self.embedder_name, "dim": self.dim},
-                "index": {"kind": self.kind, "metric": "inner_product"},
+                "index": {"kind": self.kind, "metric": "inner_product", **({"tuning": self.tuning} if self.tuning else {})},
                 "counts": {"chunks": self.count(), "items": self.item_count()},
             },
         )
@@ -316,6 +385,8 @@ class FaissVectorIndex:
         index._index = stored
         if index.kind == "hnsw":
             faiss.downcast_index(stored.index).hnsw.efSearch = HNSW_EF_SEARCH
+            index.tuning = dict(manifest["index"].get("tuning") or {})
+            index._apply_tuning()
         for line in chunks.decode("utf-8").splitlines():
             row = json.loads(line)
             chunk_id = int(row.pop("id"))

@@ -74,7 +74,7 @@ def test_hybrid_page_reports_and_switches_expansion(expander: QueryExpander) -> 
     assert [h.uid for h in on.hits] == ["CASE-ZH", "CASE-EN"]
     off = search.page("退款", k=5, mode="lexical", expand=False)
     assert off.expansion is None and [h.uid for h in off.hits] == ["CASE-ZH"]
-    assert [h.record.uid for h in search.lexical_ranking("refund", 5, expand=True)] == ["CASE-EN", "CASE-ZH"]
+    assert [h.uid for h in search.page("refund", 5, mode="lexical", expand=True).hits] == ["CASE-EN", "CASE-ZH"]
     assert search.page("退款", k=5, mode="dense").expansion is None
 
 

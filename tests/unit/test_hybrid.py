@@ -10,6 +10,9 @@ from kcrm.errors import BadQuery, IndexIncompatible
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.fusion import RRF, ScoreFusion
 from kcrm.search.filters import make_filter
+from kcrm.search.contract import Retrieve
+from kcrm.search.filters import SearchFilter
+from kcrm.search.ranking import fuse, rank
 from kcrm.search.hybrid import HybridSearch, build_lexical_index
 from kcrm.search.lexical import BM25Index
 from kcrm.search.semantic import IndexItem, SemanticSearch
@@ -52,17 +55,21 @@ def test_lexical_mode_returns_only_items_with_a_query_term(hybrid: HybridSearch)
 
 
 def test_hybrid_unites_both_lists_with_scores_in_unit_range(hybrid: HybridSearch) -> None:
-    lexical, dense = hybrid.candidates("refund", 10)
-    fused = hybrid.ranked("refund", 10)
+    retrieval = hybrid.backend.retrieve(Retrieve("refund", "hybrid", 10, SearchFilter(), None))
+    lexical, dense = retrieval.lexical.hits, retrieval.dense.hits
+    fused = rank(retrieval, "hybrid", hybrid.fusion)
     assert {h.record.uid for h in fused} == {h.record.uid for h in lexical} | {h.record.uid for h in dense}
+    assert [h.uid for h in hybrid.search("refund", 10)] == [h.record.uid for h in fused][:10]
     assert all(0.0 <= h.score <= 1.0 for h in fused)
 
 
 def test_item_first_in_both_lists_scores_one_under_either_fusion(hybrid: HybridSearch) -> None:
-    lexical, dense = hybrid.candidates("printer driver fails after the update", 10)
+    retrieval = hybrid.backend.retrieve(Retrieve("printer driver fails after the update", "hybrid", 10,
+                                                 SearchFilter(), None))
+    lexical, dense = retrieval.lexical.hits, retrieval.dense.hits
     assert lexical[0].record.uid == dense[0].record.uid == "CASE-1"
     for fusion in (RRF(), ScoreFusion(weights=(0.3, 0.7))):
-        assert hybrid.fuse(lexical, dense, fusion)[0].score == pytest.approx(1.0)
+        assert fuse(lexical, dense, fusion)[0].score == pytest.approx(1.0)
 
 
 def test_type_filter_applies_in_every_mode(hybrid: HybridSearch) -> None:

@@ -312,3 +312,34 @@ class TestHnswVectorIndex(VectorIndexContract):
         index = FaissVectorIndex.load(directory, expect=expect)
         assert index.kind == "hnsw"
         return index
+
+
+def test_hnsw_search_width_is_chosen_by_measured_recall(tmp_path: Path) -> None:
+    vectors = unit_vectors(3000, 32, seed=5)
+    exact = FaissVectorIndex(32, "test-embedder", kind="flat")
+    exact.add([record(f"U{i}") for i in range(3000)], vectors)
+    approx = exact.rebuilt("hnsw")  # tuned as it is rebuilt
+    tuning = approx.tuning
+    chosen = tuning["ef_search"]
+    assert tuning["probe_recall_at_10"][str(chosen)] >= tuning["target_recall_at_10"]
+    assert all(r < tuning["target_recall_at_10"] for ef, r in tuning["probe_recall_at_10"].items() if int(ef) < chosen)
+    approx.save(tmp_path / "hnsw")
+    loaded = FaissVectorIndex.load(tmp_path / "hnsw")
+    assert loaded.tuning == tuning
+    probe = unit_vectors(30, 32, seed=9)
+    hits = [{h.record.uid for h in loaded.search(v, 10)} for v in probe]
+    truth = [{h.record.uid for h in exact.search(v, 10)} for v in probe]
+    assert np.mean([len(a & b) / 10 for a, b in zip(hits, truth)]) >= 0.9
+
+
+def test_search_restricted_to_chunk_ids_uses_only_them() -> None:
+    vectors = unit_vectors(500, 16, seed=2)
+    for kind in ("flat", "hnsw"):
+        index = FaissVectorIndex(16, "test-embedder", kind=kind)
+        index.add([record(f"U{i}") for i in range(500)], vectors)
+        ids, uids = index.chunk_table()
+        assert len(ids) == 500 and uids[7] == "U7"
+        allowed = ids[::3]
+        hits = index.search(vectors[1], 20, ids=allowed)
+        assert len(hits) == 20 and {h.record.uid for h in hits} <= {uids[i] for i in allowed.tolist()}, kind
+        assert index.search(vectors[1], 5, ids=ids)[0].record.uid == "U1"

@@ -1,0 +1,39 @@
+"""What `kcrm eval search` measures is what `/v1/search` serves: both rank through `ranking.rank`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kcrm.search import ranking
+from kcrm.search.embedder import HashingEmbedder
+from kcrm.search.evaluation import _runs, build_indexes, load_beir
+from kcrm.search.fusion import ScoreFusion
+from kcrm.search.tokenizer import default_analyzer
+from tests.unit.test_evaluation import QUERIES, write_beir
+
+
+def test_eval_and_served_search_call_the_same_ranking_function(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    dataset = load_beir(write_beir(tmp_path / "set"))
+    search = build_indexes(dataset, HashingEmbedder(dim=256), default_analyzer(), tmp_path / "cache",
+                           fusion=ScoreFusion(weights=(0.5, 0.5)))
+    calls: list[str] = []
+    real = ranking.rank
+
+    def spy(retrieval, mode, fusion):  # type: ignore[no-untyped-def]
+        calls.append(mode)
+        return real(retrieval, mode, fusion)
+
+    monkeypatch.setattr(ranking, "rank", spy)
+    for text in QUERIES.values():
+        calls.clear()
+        measured = _runs(search, {"q": text}, {"hybrid": search.fusion}, depth=100, progress=False)
+        assert calls.count("hybrid") == 1  # the evaluation's hybrid run came from rank()
+        calls.clear()
+        served = search.page(text, k=10, expand=False)
+        assert calls == ["hybrid"]  # and so did the page /v1/search returns
+        assert [hit.uid for hit in served.hits] == measured["hybrid"]["q"][:10]
+        assert [hit.uid for hit in search.page(text, k=10, mode="lexical").hits] == measured["bm25"]["q"][:10]
+        assert [hit.uid for hit in search.page(text, k=10, mode="dense").hits] == measured["dense"]["q"][:10]
