@@ -29,9 +29,11 @@ unit: install
 
 stop:
 	$(BIN)/kcrm neo4j stop
+	-$(BIN)/kcrm opensearch stop
 
 clean:
 	-$(BIN)/kcrm neo4j stop
+	-$(BIN)/kcrm opensearch stop
 	rm -rf var
 
 # Debian's Chromium and a CJK font for the browser tests (tests/browser); Playwright never downloads one.

@@ -14,11 +14,13 @@ from kcrm.config import Settings, get_settings
 from kcrm.errors import KcrmError
 from kcrm.logs import configure_logging
 from kcrm import cli_subscriptions
+from kcrm.cli_opensearch import opensearch_app
 
 app = typer.Typer(help="kcrm: customer knowledge graph and search.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 neo4j_app = typer.Typer(help="The bundled local Neo4j server.", no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(opensearch_app, name="opensearch")
 
 
 def _settings() -> Settings:
@@ -418,6 +420,8 @@ def eval_search(
     depth: Annotated[int, typer.Option(min=10, max=1000, help="Candidates per retriever (and ranking depth).")] = 100,
     expand: Annotated[bool, typer.Option(
         "--expand", help="Also score bm25+expand and hybrid+expand: the lexical query expanded from the taxonomy.")] = False,
+    backend: Annotated[str, typer.Option(help="'local', or 'opensearch' to score the cluster's candidates beside "
+                                         "the local ones in the same run (os-* rows).")] = "local",
 ) -> None:
     """nDCG@10, MRR@10 and Recall@100 of BM25-only, dense-only and hybrid search, in one run."""
     from kcrm.search.embedder import make_embedder
@@ -425,8 +429,21 @@ def eval_search(
     from kcrm.search.service import make_fusion
 
     settings = _settings()
+    if backend not in ("local", "opensearch"):
+        _fail(ValueError(f"--backend must be 'local' or 'opensearch', not {backend!r}"))
     try:
         data = load_beir(dataset, split=split)
+        if backend == "opensearch":
+            from kcrm.search.opensearch_eval import evaluate_opensearch
+
+            report = evaluate_opensearch(data, make_embedder(settings), settings, make_fusion(settings), depth=depth,
+                                         limit_queries=limit_queries, progress=sys.stderr.isatty())
+            typer.echo(report.table())
+            typer.echo(f"opensearch - local: {json.dumps(report.config['delta'])}")
+            if json_out:
+                json_out.parent.mkdir(parents=True, exist_ok=True)
+                json_out.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+            return
         report = evaluate_search(data, make_embedder(settings), fusion=make_fusion(settings), depth=depth,
                                  limit_queries=limit_queries,
                                  tune_split=tune_on, index_dir=index_dir, progress=sys.stderr.isatty(),

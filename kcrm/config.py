@@ -157,6 +157,33 @@ class Settings(BaseSettings):
     alerts_max_subscriptions: int = Field(100, ge=1, description="Most subscriptions one key may hold; one more "
                                           "gives 409.")
 
+    opensearch_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENSEARCH_URL", "KCRM_OPENSEARCH_URL"),
+        description="An existing OpenSearch 2.x cluster (e.g. https://search.internal:9200) for the opensearch "
+        "search backend; when unset kcrm starts its bundled local cluster (`kcrm opensearch start`).",
+    )
+    opensearch_user: str | None = Field(
+        None, validation_alias=AliasChoices("OPENSEARCH_USER", "KCRM_OPENSEARCH_USER"),
+        description="User for HTTP basic auth on OPENSEARCH_URL (the bundled cluster has no security plugin).",
+    )
+    opensearch_password: str | None = Field(
+        None, validation_alias=AliasChoices("OPENSEARCH_PASSWORD", "KCRM_OPENSEARCH_PASSWORD"),
+        description="Password for OPENSEARCH_USER.",
+    )
+    opensearch_nodes: int = Field(1, ge=1, le=9, description="Nodes `kcrm opensearch start` runs when --nodes is "
+                                  "not given (3 keep writes available when one node dies).")
+    opensearch_http_port: int = Field(9200, description="HTTP port of the bundled cluster's first node; node i "
+                                      "listens on this + i (127.0.0.1 only).")
+    opensearch_transport_port: int = Field(9300, description="Transport port of the bundled cluster's first node; "
+                                           "node i uses this + i (127.0.0.1 only).")
+    opensearch_heap: str = Field("512m", description="Java heap of each bundled OpenSearch node (-Xms/-Xmx).")
+    opensearch_start_timeout_s: float = Field(240.0, gt=0, description="How long `kcrm opensearch start` waits "
+                                              "for the cluster to turn green.")
+    opensearch_index: str = Field("kcrm-chunks", description="Alias the opensearch backend searches; each "
+                                  "reindex builds `<alias>-<generation>` and switches the alias to it.")
+    opensearch_shards: int = Field(2, ge=1, description="Primary shards of each new OpenSearch index.")
+    opensearch_timeout_s: float = Field(10.0, gt=0, description="Client timeout on each OpenSearch request.")
+
     @property
     def local_neo4j(self) -> bool:
         """True when kcrm owns the Neo4j process (no NEO4J_URI given)."""
@@ -179,6 +206,21 @@ class Settings(BaseSettings):
     def lexical_index_dir(self) -> Path:
         """The BM25 index, published with the vector index as one generation in `index_dir`."""
         return self.index_dir / "lexical"
+
+    @property
+    def opensearch_home(self) -> Path:
+        """The bundled OpenSearch cluster: jars, one folder per node, logs, pid files."""
+        return self.data_dir / "opensearch"
+
+    @property
+    def local_opensearch(self) -> bool:
+        """True when kcrm owns the OpenSearch processes (no OPENSEARCH_URL given)."""
+        return not self.opensearch_url
+
+    @property
+    def opensearch_endpoint(self) -> str:
+        """The URL to send search requests to: the configured one or the bundled first node's."""
+        return self.opensearch_url or f"http://127.0.0.1:{self.opensearch_http_port}"
 
     @property
     def sample_dir(self) -> Path:

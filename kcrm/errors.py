@@ -163,3 +163,16 @@ class SearchBackendError(KcrmError):
 
     title = "Search backend unavailable"
     status = 503
+
+
+class OpenSearchServerError(KcrmError):
+    """The bundled local OpenSearch cluster could not be installed, started or stopped."""
+
+    title = "Local OpenSearch server error"
+
+
+class SearchBackendUnavailable(KcrmError):
+    """The search engine (an OpenSearch cluster) cannot be reached; the message names the URL."""
+
+    title = "Search engine unreachable"
+    status = 503

@@ -92,8 +92,12 @@ def evaluate_topics(settings: Settings, graph: Graph, held_out: float = 0.2, see
     return TopicClassifier(graph, topic_model_path(settings)).evaluate(held_out, seed)
 
 
-def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path:
-    """Rebuild the search index from the graph and swap it in atomically."""
+def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path | str:
+    """Rebuild the search index from the graph and swap it in atomically (opensearch: the alias's new index)."""
+    if settings.search_backend.strip().lower() == "opensearch":
+        from kcrm.search.opensearch_sync import reindex_opensearch
+
+        return reindex_opensearch(settings, graph, progress=progress)
     return build_search_index(settings, graph, progress=progress)
 
 
@@ -165,7 +169,12 @@ def update_index_after_ingest(settings: Settings, graph: Graph) -> dict | None:
     from kcrm.search.incremental import update_search_index
 
     try:
-        update = update_search_index(settings, graph)
+        if settings.search_backend.strip().lower() == "opensearch":
+            from kcrm.search.opensearch_sync import update_opensearch_index
+
+            update = update_opensearch_index(settings, graph)
+        else:
+            update = update_search_index(settings, graph)
     except KcrmError as exc:
         log.warning("search index not updated after the ingest (%s); run `kcrm reindex`", exc)
         return None

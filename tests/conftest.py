@@ -176,3 +176,28 @@ def api(api_url: str, api_key: str) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     with httpx.Client(base_url=api_url, headers=headers, timeout=60) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def opensearch_settings() -> Iterator[Settings]:
+    """A green 3-node OpenSearch cluster (512m heap each) for the opensearch backend's tests.
+
+    Three cluster-manager-eligible nodes, so writes go on when one is killed (OPENSEARCH.md).
+    OPENSEARCH_URL uses an existing cluster instead. The cluster is started once per session
+    (installed from Maven Central on the first run) and stopped after, unless it already ran.
+    """
+    from kcrm.search.opensearch_server import LocalOpenSearch
+
+    http = int(os.environ.get("KCRM_TEST_OPENSEARCH_HTTP_PORT", "17920"))
+    settings = Settings(data_dir=TEST_DATA_DIR, opensearch_nodes=3, opensearch_heap="512m", opensearch_http_port=http,
+                        opensearch_transport_port=int(os.environ.get("KCRM_TEST_OPENSEARCH_TRANSPORT_PORT", http + 10)),
+                        opensearch_index="kcrm-test", embedder="hashing")
+    if not settings.local_opensearch:
+        yield settings
+        return
+    cluster = LocalOpenSearch(settings)
+    already_running = cluster.status().running
+    cluster.start(nodes=3)
+    yield settings
+    if not already_running:
+        cluster.stop()

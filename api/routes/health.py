@@ -47,6 +47,19 @@ def _auth_check(state: ServiceState) -> Check:
     return Check(ok=True, detail=f"{count} active API keys")
 
 
+def _opensearch_check(state: ServiceState) -> Check:
+    """With the opensearch backend, its cluster must answer (and not be red) for search to work."""
+    from kcrm.search.opensearch_client import cluster_health_of
+
+    try:
+        health = cluster_health_of(state.settings)
+    except KcrmError as exc:
+        return Check(ok=False, detail=str(exc))
+    status = str(health.get("status"))
+    return Check(ok=status != "red", detail=f"{state.settings.opensearch_endpoint}: {status}, "
+                                            f"{health.get('number_of_nodes')} nodes")
+
+
 def readiness(state: ServiceState, detail: bool) -> Readiness:
     """Ping Neo4j, look at the loaded index and the key store; with `detail`, say what and where.
 
@@ -64,6 +77,8 @@ def readiness(state: ServiceState, detail: bool) -> Readiness:
         ),
         "auth": _auth_check(state),
     }
+    if state.settings.search_backend.strip().lower() == "opensearch":
+        checks["opensearch"] = _opensearch_check(state)
     if detail and graph_ok and search is not None:
         try:
             freshness = index_freshness(state.settings, state.graph)

@@ -1,0 +1,59 @@
+"""With KCRM_SEARCH_BACKEND=opensearch and the cluster unreachable, `/readyz` says so and names the
+URL (503 with Retry-After), while liveness and the graph routes keep working."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kcrm.config import Settings
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def unreachable_url(e2e_settings: Settings, neo4j_uri: str, loaded, security_db: Path) -> Iterator[tuple[str, str]]:
+    """A second `kcrm serve` over the test stack, told to search on a cluster that is not there."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    port = free_port()
+    env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), NEO4J_URI=neo4j_uri,
+               NEO4J_PASSWORD=e2e_settings.neo4j_password, KCRM_AUTH_DB=str(security_db),
+               KCRM_SEARCH_BACKEND="opensearch", OPENSEARCH_URL=dead, KCRM_OPENSEARCH_TIMEOUT_S="2")
+    log_path = e2e_settings.data_dir / "api-opensearch-down.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--port", str(port)], env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log_path.read_text()[-3000:]
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        yield url, dead
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_readyz_names_the_unreachable_cluster_and_graph_routes_still_answer(unreachable_url, api_key: str) -> None:
+    url, dead = unreachable_url
+    ready = httpx.get(f"{url}/readyz", timeout=30)
+    assert ready.status_code == 503 and ready.headers["Retry-After"]
+    check = ready.json()["checks"]["opensearch"]
+    assert check["ok"] is False and f"not reachable at {dead}" in check["detail"]
+    assert ready.json()["checks"]["neo4j"]["ok"] is True
+    assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+    graph = httpx.get(f"{url}/v1/customers/CUS-0001/360", headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
+    assert graph.status_code == 200, graph.text
