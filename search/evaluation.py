@@ -188,11 +188,11 @@ def _runs(search: HybridSearch, queries: dict[str, str], fusions: dict[str, Fusi
         runs["bm25"][qid] = [h.record.uid for h in lexical]
         runs["dense"][qid] = [h.record.uid for h in dense]
         for name, fusion in fusions.items():
-            runs[name][qid] = [h.record.uid for h in search.fuse(lexical, dense, fusion)[:depth]]
+            runs[name][qid] = [h.record.uid for h in search.fuse(lexical, dense, fusion.for_query(text))[:depth]]
         if expand:
             expanded = search.lexical_ranking(text, depth, expand=True)
             runs["bm25+expand"][qid] = [h.record.uid for h in expanded]
-            runs["hybrid+expand"][qid] = [h.record.uid for h in search.fuse(expanded, dense)[:depth]]
+            runs["hybrid+expand"][qid] = [h.record.uid for h in search.fuse(expanded, dense, search.fusion.for_query(text))[:depth]]
     return runs
 
 

@@ -255,7 +255,7 @@ class HybridSearch:
             return lexical, lexical_scores, lexical, []
         if mode == "dense":
             return dense, None, [], dense
-        return self.fuse(lexical, dense), lexical_scores, lexical, dense
+        return self.fuse(lexical, dense, self.fusion.for_query(text)), lexical_scores, lexical, dense
 
     def search(self, query: str, k: int = 10, types: set[str] | None = None, mode: str = "hybrid",
                expand: bool = False, groups: list[str] | None = None) -> list[Hit]:
@@ -351,7 +351,8 @@ class HybridSearch:
                       corrections: list[Correction]) -> dict[str, Any]:
         """What was applied to the whole query: terms, filters, expansion, corrections, fusion."""
         analyzer = getattr(self.lexical, "analyzer", None)
-        weights = getattr(self.fusion, "weights", None)
+        fusion = self.fusion.for_query(searched)
+        weights = getattr(fusion, "weights", None)
         return {
             "searched": searched,
             "terms": list(dict.fromkeys(analyzer.terms(searched))) if analyzer is not None and mode != "dense" else [],
@@ -361,7 +362,7 @@ class HybridSearch:
                 "concepts": list(expansion.concepts), "labels": list(expansion.labels),
                 "terms": list(expansion.terms), "weight": expansion.weight},
             "fusion": None if mode != "hybrid" else {
-                "method": getattr(self.fusion, "name", type(self.fusion).__name__),
+                "method": getattr(fusion, "name", type(fusion).__name__),
                 "weights": {"lexical": weights[0], "dense": weights[1]} if weights else None,
                 "depth": self.depth},
         }
