@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     search_lexical_weight: float = Field(
         0.5, ge=0.0, le=1.0, description="Weight of the BM25 ranking in hybrid fusion; dense gets 1 minus it.",
     )
+    search_fusion_zh: str = Field(
+        "minmax", description="How hybrid search fuses for Chinese queries ('minmax' or 'rrf'); chosen apart from "
+        "English because bge-small-zh is far stronger than character BM25 on Chinese (README 'Chinese retrieval').",
+    )
+    search_lexical_weight_zh: float = Field(
+        0.3, ge=0.0, le=1.0, description="Weight of the BM25 ranking in hybrid fusion for Chinese queries.",
+    )
     search_exact_limit: int = Field(
         200_000, ge=0, description="Largest dense index (in chunks) searched exactly; above it FAISS HNSW "
         "(approximate, recall@10 measured by benchmarks/search_scale.py).",

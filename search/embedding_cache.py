@@ -2,16 +2,19 @@
 
 Evaluating a fusion or a weight should not re-run a model over 5,000 abstracts: on a shared
 2-core machine that is minutes per run. `CachedEmbedder` wraps any embedder and stores each
-vector under `<cache_dir>/<model name digest>/` in append-only `.npz` shards, queries and
-passages apart (asymmetric models embed them differently). Never used by the service: a live
+vector under `<cache_dir>/<model name digest>/` in append-only `.npz` shards (written every
+`FLUSH_EVERY` new vectors and at exit; many small shards are merged into one on open), queries
+and passages apart (asymmetric models embed them differently). Never used by the service: a live
 index always embeds afresh.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +23,8 @@ import numpy as np
 from kcrm.search.embedder import Embedder
 
 log = logging.getLogger(__name__)
+
+FLUSH_EVERY = 2048
 
 
 def text_key(kind: str, text: str) -> str:
@@ -38,11 +43,30 @@ class CachedEmbedder:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "model.txt").write_text(inner.name + "\n", encoding="utf-8")
         self._vectors: dict[str, np.ndarray] = {}
-        for shard in sorted(self.folder.glob("*.npz")):
+        shards = sorted(p for p in self.folder.glob("*.npz") if not p.name.endswith(".tmp.npz"))
+        for shard in shards:
             with np.load(shard) as data:
                 for key, row in zip(data["keys"].tolist(), data["vectors"]):
                     self._vectors[key] = row
+        self._pending: list[str] = []
+        self._written = 0
         self.hits = self.misses = 0
+        if len(shards) > 8:
+            self._pending = list(self._vectors)
+            self.flush()
+            for shard in shards:
+                shard.unlink()
+        atexit.register(self.flush)
+
+    def flush(self) -> None:
+        """Write the vectors computed since the last flush as one new shard."""
+        if not self._pending:
+            return
+        keys, self._pending = self._pending, []
+        self._written += 1
+        shard = self.folder / f"{os.getpid()}-{time.time_ns()}-{self._written:05d}.npz"
+        np.savez(shard.with_suffix(".tmp.npz"), keys=np.array(keys), vectors=np.stack([self._vectors[k] for k in keys]))
+        shard.with_suffix(".tmp.npz").rename(shard)
 
     def _get(self, kind: str, texts: Sequence[str], embed) -> np.ndarray:
         keys = [text_key(kind, t) for t in texts]
@@ -53,8 +77,9 @@ class CachedEmbedder:
             fresh = np.asarray(embed([texts[i] for i in missing]), dtype=np.float32)
             for i, row in zip(missing, fresh):
                 self._vectors[keys[i]] = row
-            shard = self.folder / f"{os.getpid()}-{len(list(self.folder.glob('*.npz'))):05d}.npz"
-            np.savez(shard, keys=np.array([keys[i] for i in missing]), vectors=fresh)
+                self._pending.append(keys[i])
+            if len(self._pending) >= FLUSH_EVERY:
+                self.flush()
         return np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
