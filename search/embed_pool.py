@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -38,10 +39,18 @@ SLICE = 32
 _worker_embedder: Any = None
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed (no atexit, no shutdown) would idle forever: leave instead."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 def _init_worker(settings: Settings) -> None:
     global _worker_embedder
     from kcrm.search.embedder import make_embedder
 
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     _worker_embedder = make_embedder(settings)
     _worker_embedder.embed_passages(["warm-up"])
 

