@@ -14,7 +14,9 @@ Every figure has a baseline from the same process: facets on vs off, HNSW vs exa
 recall@10 of HNSW against exact), concurrent HTTP clients vs one.
 
     .venv/bin/python benchmarks/search_scale.py [--chunks 100000] [--source var/test/index]
-        [--port 17742] [--json var/bench/search_scale.json]
+        [--port 17742] [--bolt-uri bolt://127.0.0.1:17687] [--json var/bench/search_scale.json]
+
+The HTTP half needs a running Neo4j (`--bolt-uri`): API keys and the audit log live there.
 """
 
 from __future__ import annotations
@@ -24,14 +26,13 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+import http_harness
 import httpx
 import numpy as np
 
@@ -145,7 +146,7 @@ def recall_at_10(exact: FaissVectorIndex, approx: FaissVectorIndex, vectors: np.
     return round(float(np.mean(scores)), 4)
 
 
-def http_throughput(url: str, clients: int, seconds: float, facets: bool) -> dict[str, float]:
+def http_throughput(url: str, clients: int, seconds: float, facets: bool, key: str) -> dict[str, float]:
     """Queries per second and client-side latency with `clients` concurrent connections."""
     stop = time.perf_counter() + seconds
     times: list[float] = []
@@ -153,7 +154,7 @@ def http_throughput(url: str, clients: int, seconds: float, facets: bool) -> dic
     lock = threading.Lock()
 
     def worker(offset: int) -> None:
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {key}"}) as client:
             i = offset
             while time.perf_counter() < stop:
                 started = time.perf_counter()
@@ -177,23 +178,10 @@ def http_throughput(url: str, clients: int, seconds: float, facets: bool) -> dic
     return {"clients": clients, "qps": round(len(times) / wall, 1), "errors": errors[0], **percentiles(times)}
 
 
-def serve(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
-    env = dict(os.environ, KCRM_DATA_DIR=str(data_dir), NEO4J_URI="bolt://127.0.0.1:1", KCRM_LOG_LEVEL="WARNING")
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kcrm serve exited; see {log_path}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/search", params={"q": "refund"}, timeout=5).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    proc.kill()
-    raise RuntimeError("kcrm serve did not answer")
+def serve(data_dir: Path, port: int, log_path: Path, bolt_uri: str, key: str) -> subprocess.Popen:
+    """`kcrm serve` on the synthetic index; keys and audit live in the Neo4j at `bolt_uri`."""
+    env = {"KCRM_DATA_DIR": str(data_dir), "NEO4J_URI": bolt_uri, "KCRM_LOG_LEVEL": "WARNING"}
+    return http_harness.serve(env, port, key, log_path, workers=1)
 
 
 def main() -> None:
@@ -202,6 +190,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=Path("var/test/index"), help="A published sample index.")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--port", type=int, default=17742)
+    parser.add_argument("--bolt-uri", default="bolt://127.0.0.1:17687", help="The Neo4j holding API keys and audit.")
     parser.add_argument("--http-seconds", type=float, default=20.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -257,11 +246,12 @@ def main() -> None:
     try:
         generation.publish(scratch / "index", dense, lexical, watermark="synthetic")
         del hnsw
-        proc = serve(scratch, args.port, scratch / "serve.log")
+        key = http_harness.mint_key(Settings(data_dir=scratch, neo4j_uri=args.bolt_uri), "search-scale")
+        proc = serve(scratch, args.port, scratch / "serve.log", args.bolt_uri, key)
         try:
             url = f"http://127.0.0.1:{args.port}"
-            http_throughput(url, 2, 3, True)  # warm up
-            figures["http"] = [http_throughput(url, clients, args.http_seconds, facets)
+            http_throughput(url, 2, 3, True, key)  # warm up
+            figures["http"] = [http_throughput(url, clients, args.http_seconds, facets, key)
                                for clients, facets in ((1, True), (4, True), (8, True), (4, False))]
             for row in figures["http"]:
                 print("http", row, flush=True)
