@@ -43,10 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = build_state(settings)
         app.state.kcrm = state
-        ingest.start_jobs(app.state, state)  # accepted jobs a killed server left unfinished run again
+        jobs = ingest.start_jobs(app.state, state)  # claims queued jobs, and those of a process that died
         try:
             yield
-        finally:
+        finally:  # SIGTERM: stop taking work, finish or release what is held, within a bounded time
+            jobs.shutdown()
             if state.alert_dispatcher is not None:
                 state.alert_dispatcher.stop()
             state.graph.close()

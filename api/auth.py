@@ -4,7 +4,8 @@ Deny by default: every path needs an API key (`Authorization: Bearer <key>` or `
 except the few in `PUBLIC_PATHS` / `PUBLIC_PREFIXES` (health, the OpenAPI pages, the web
 page's static files), so a router added later is protected without anyone remembering to.
 The middleware sets `request.state.principal` (read by `kcrm.api.deps.get_principal`) and,
-once the response is sent, appends the request to the audit log.
+once the response is sent, queues the request's audit entry (written in batches by
+`kcrm.audit_writer.AuditWriter`, so no request waits on an audit write).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kcrm.access import Principal
 from kcrm.api.deps import get_principal
 from kcrm.api.problems import problem_response
-from kcrm.audit import AuditLog
+from kcrm.audit import AuditLog, entry_row
+from kcrm.audit_writer import AuditWriter
 from kcrm.config import Settings
-from kcrm.errors import Forbidden
+from kcrm.errors import Forbidden, GraphUnavailable
 from kcrm.keys import KeyStore
 
 log = logging.getLogger(__name__)
@@ -119,16 +121,29 @@ class AuthMiddleware:
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.keys = KeyStore(settings.security_db)
-        self.audit = AuditLog(settings.security_db)
+        self.settings = settings
+        self.keys = KeyStore(settings)
+        self.audit = AuditWriter(AuditLog(settings), max_queue=settings.audit_queue_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            if "app" in scope:
+                scope["app"].state.audit_writer = self.audit  # GET /v1/audit flushes it before reading
+            await self.app(scope, receive, self._closing_audit(send))
+            return
         if scope["type"] != "http" or is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
         key = presented_key({k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]})
-        principal = self.keys.authenticate(key) if key else None
+        try:
+            principal = self.keys.authenticate(key) if key else None
+        except GraphUnavailable as exc:
+            log.warning("cannot check an API key: %s", exc)
+            response = problem_response(request, 503, "Service Unavailable", f"cannot check the API key: {exc}",
+                                        headers={"Retry-After": str(self.settings.api_retry_after_s)})
+            await response(scope, receive, send)
+            return
         if principal is None:
             detail = ("send an API key as 'Authorization: Bearer <key>' or 'X-API-Key' (create one with "
                       "`kcrm keys create`)" if key is None else "the API key is unknown, malformed or revoked")
@@ -150,8 +165,21 @@ class AuthMiddleware:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            fields = _audit_fields(scope, request, sent["status"], sent["headers"])
             try:
-                await anyio.to_thread.run_sync(lambda: self.audit.record(principal, **fields))
-            except Exception:  # the answer is already sent; a broken audit store must be loud, not fatal
-                log.exception("could not write the audit entry for %s %s", scope["method"], scope["path"])
+                row = entry_row(principal, **_audit_fields(scope, request, sent["status"], sent["headers"]))
+                if self.audit.counters.submitted - self.audit.counters.written < self.audit.batch:
+                    self.audit.submit(row)  # room for certain: no wait, stay on the event loop
+                else:
+                    await anyio.to_thread.run_sync(self.audit.submit, row)
+            except Exception:  # the answer is already sent; a broken audit must be loud, not fatal
+                log.exception("could not queue the audit entry for %s %s", scope["method"], scope["path"])
+
+    def _closing_audit(self, send: Send) -> Send:
+        """Flush the audit queue when the server shuts down (after the app's own shutdown)."""
+
+        async def send_then_close(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await anyio.to_thread.run_sync(self.audit.close)
+            await send(message)
+
+        return send_then_close

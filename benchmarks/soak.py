@@ -21,7 +21,6 @@ import random
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -128,13 +127,12 @@ def main() -> None:
         sys.exit(f"no customers or cases in the graph at {args.bolt_uri}: load the sample first")
 
     run = time.strftime("%H%M%S")
-    security = Path(tempfile.mkdtemp(prefix="kcrm-soak-")) / "security.sqlite3"
-    key, _ = KeyStore(security).create("soak", ["admin"], all_groups=True)
+    key, _ = KeyStore(settings).create("soak", ["admin"], all_groups=True)
     port = args.port or free_port()
-    env = dict(os.environ, KCRM_DATA_DIR=str(args.data_dir), NEO4J_URI=args.bolt_uri, KCRM_AUTH_DB=str(security),
+    env = dict(os.environ, KCRM_DATA_DIR=str(args.data_dir), NEO4J_URI=args.bolt_uri,
                NEO4J_PASSWORD=settings.neo4j_password, KCRM_LOG_LEVEL="WARNING")
-    server = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--port", str(port), "--workers", "1"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180

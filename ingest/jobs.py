@@ -1,26 +1,31 @@
 """Ingest as a background job: what `POST /v1/ingest` starts and `GET /v1/ingest/{id}` reports.
 
-Jobs run one at a time on a worker thread (ingests write the same graph; running them in
-parallel would only make them contend). A job's uploads and its report live under
-DATA_DIR/ingest/<job id>/, so a finished job can still be reported after a restart.
+A job's uploads live under DATA_DIR/ingest/<job id>/ (the data dir every API process of a node
+shares); its state lives in the shared Neo4j (`kcrm.ingest.job_store`), so any process can
+report it and exactly one runs it: each process has one worker thread that claims jobs under a
+renewed lease, one at a time (ingests write the same graph; running them in parallel would only
+make them contend). `job.json` beside the uploads is written atomically when a job is accepted:
+it is the outbox that registers the job once Neo4j answers, if it was down at that moment.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from kcrm.ingest.job_store import JobStore
 from kcrm.ingest.pipeline import new_run_id
 from kcrm.ingest.report import problem_dict
 from kcrm.kg.connection import Graph
+from kcrm.statedb import process_id
 
 from kcrm.config import Settings
 from kcrm.errors import GraphUnavailable, IngestError, IngestJobNotFound, KcrmError, UploadTooLarge
@@ -52,9 +57,16 @@ class IngestJob:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     request: dict[str, Any] | None = None
+    attempts: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> IngestJob:
+        """A job from stored fields (unknown ones, such as the lease, are left out)."""
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in fields.items() if k in names and v is not None or k == "job_id"})
 
 
 def safe_upload_name(name: str) -> str:
@@ -69,15 +81,21 @@ def safe_upload_name(name: str) -> str:
 
 
 class IngestJobs:
-    """Queue, run and report ingest jobs for one service."""
+    """Accept, claim, run and report ingest jobs for one process of the service."""
 
     def __init__(self, settings: Settings, graph: Graph) -> None:
         self.settings = settings
         self.graph = graph
-        self.jobs: dict[str, IngestJob] = {}
+        self.store = JobStore(settings)
+        self.jobs: dict[str, IngestJob] = {}  # the job this process runs, and those it accepted
+        self.me = process_id()
+        self.poll_s = 1.0
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kcrm-ingest")
         self._closing = threading.Event()
+        self._wake = threading.Event()
+        self._running: IngestJob | None = None
+        self._unregistered: list[str] = []
+        self._worker = threading.Thread(target=self._loop, name="kcrm-ingest", daemon=True)
 
     @property
     def root(self) -> Path:
@@ -112,41 +130,125 @@ class IngestJobs:
     def submit(self, job: IngestJob, upload_dir: Path, fmt: str | None, mapping: str | Path | None,
                source: str | None, dry_run: bool, owner: str | None = None,
                groups: list[str] | None = None) -> None:
-        """Queue the job; it runs when the jobs before it are done.
+        """Accept the job: some process's worker claims and runs it when the jobs before it are done.
 
         `owner` (a key id) alone may read its report (and admins); the job writes with `groups`,
-        the owner's visible groups (None: everything), after a restart too.
-
-        The job is written to its folder first, so a server killed before the job finishes runs
-        it again at the next start (`resume_unfinished`), resuming from the ingest journal.
+        the owner's visible groups (None: everything), whichever process runs it.
+        The job is written to its folder first (atomically), then registered in the shared store;
+        if Neo4j is down, this process registers it when Neo4j answers again.
         """
         job.request = {"fmt": fmt, "mapping": str(mapping) if mapping is not None else None, "source": source,
                        "dry_run": dry_run, "owner": owner, "groups": groups}
         self._persist(job)
-        self._pool.submit(self._run, job, upload_dir, fmt, mapping, source, dry_run, groups)
+        self._register(job)
+        self.start()
+        self._wake.set()
+
+    def start(self) -> IngestJobs:
+        """Start this process's worker (once)."""
+        with self._lock:
+            if not self._worker.is_alive() and not self._closing.is_set():
+                self._worker.start()
+        return self
 
     def resume_unfinished(self) -> list[str]:
-        """Queue again every accepted job a previous server process did not finish; their ids."""
-        resumed = []
+        """Start the worker; it claims jobs left queued, or held by a process whose lease expired.
+
+        Jobs accepted while Neo4j was down (only in their folder) are registered now; their ids.
+        """
+        found = []
         for path in sorted(self.root.glob("*/job.json")) if self.root.is_dir() else []:
             try:
-                job = IngestJob(**json.loads(path.read_text(encoding="utf-8")))
-            except (ValueError, TypeError) as exc:
+                fields = json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, OSError) as exc:
                 log.warning("unreadable ingest job file %s: %s", path, exc)
                 continue
-            if job.status not in ("queued", "running") or job.request is None or job.job_id in self.jobs:
+            if fields.get("status") == "queued" and fields.get("registered") is False:
+                found.append(fields["job_id"])
+        with self._lock:
+            self._unregistered.extend(j for j in found if j not in self._unregistered)
+        self.start()
+        return found
+
+    def _register(self, job: IngestJob) -> bool:
+        try:
+            self.store.register(job.job_id, job.as_dict())
+        except GraphUnavailable as exc:
+            log.warning("ingest job %s accepted while Neo4j is down (%s): registered when it answers", job.job_id, exc)
+            with self._lock:
+                if job.job_id not in self._unregistered:
+                    self._unregistered.append(job.job_id)
+            self._persist(job, registered=False)
+            return False
+        self._persist(job, registered=True)
+        return True
+
+    def _register_outbox(self) -> None:
+        with self._lock:
+            waiting = list(self._unregistered)
+        for job_id in waiting:
+            path = self.root / job_id / "job.json"
+            try:
+                job = IngestJob.from_fields(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError) as exc:  # its folder was removed: nothing to run
+                log.error("ingest job %s cannot be registered: %s", job_id, exc)
+                with self._lock:
+                    self._unregistered.remove(job_id)
                 continue
-            job.status, job.stage = "queued", "queued again after a restart"
+            if not self._register(job):
+                return
+            with self._lock:
+                self._unregistered.remove(job_id)
+
+    def _loop(self) -> None:
+        while not self._closing.is_set():
+            try:
+                self._register_outbox()
+                fields = self.store.claim(self.me, self.settings.state_lease_s, self.settings.ingest_max_attempts)
+            except Exception as exc:  # Neo4j down or a bad row: keep the worker alive, try again
+                log.warning("ingest worker could not claim a job: %s", exc)
+                fields = None
+            if fields is None:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+                continue
+            job = IngestJob.from_fields(fields)
+            if job.status == "failed":
+                log.error("ingest job %s failed: %s", job.job_id, job.error)
+                continue
             with self._lock:
                 self.jobs[job.job_id] = job
-            request = job.request
-            self._pool.submit(self._run, job, path.parent / "uploads", request["fmt"], request["mapping"],
-                              request["source"], bool(request["dry_run"]), request.get("groups"))
-            resumed.append(job.job_id)
-        if resumed:
-            log.warning("resuming %d ingest jobs left unfinished by the last server process: %s", len(resumed),
-                        ", ".join(resumed))
-        return resumed
+                self._running = job
+            try:
+                self._run_claimed(job)
+            finally:
+                with self._lock:
+                    self._running = None
+
+    def _run_claimed(self, job: IngestJob) -> None:
+        request = job.request or {}
+        if job.attempts > 1:
+            log.warning("ingest job %s: attempt %d, resuming from its journal", job.job_id, job.attempts)
+        stop = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(job, stop), name="kcrm-ingest-lease", daemon=True)
+        renewer.start()
+        try:
+            self._run(job, self.root / job.job_id / "uploads", request.get("fmt"), request.get("mapping"),
+                      request.get("source"), bool(request.get("dry_run")), request.get("groups"))
+        finally:
+            stop.set()
+            renewer.join()
+
+    def _renew(self, job: IngestJob, stop: threading.Event) -> None:
+        every = self.settings.state_lease_s / 3
+        while not stop.wait(every):
+            try:
+                if not self.store.renew(job.job_id, self.me, self.settings.state_lease_s, job.stage, job.rows_read):
+                    log.error("ingest job %s: this process lost its lease (another may have taken it over)",
+                              job.job_id)
+                    return
+            except Exception as exc:  # Neo4j away: keep trying, the lease may still hold when it returns
+                log.warning("ingest job %s: lease not renewed: %s", job.job_id, exc)
 
     def _run(self, job: IngestJob, upload_dir: Path, fmt: str | None, mapping: str | Path | None,
              source: str | None, dry_run: bool, groups: list[str] | None = None) -> None:
@@ -156,7 +258,6 @@ class IngestJobs:
             job.stage, job.rows_read = stage, rows
 
         job.status, job.stage, job.started_at = "running", "read", _now()
-        self._persist(job)
         try:
             deadline = time.monotonic() + self.settings.ingest_wait_for_graph_s
             while True:
@@ -182,7 +283,22 @@ class IngestJobs:
             log.exception("ingest job %s failed", job.job_id)
             job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
         job.stage, job.finished_at = "done", _now()
+        self._finish(job, self.me)
+
+    def _finish(self, job: IngestJob, owner: str | None) -> None:
+        """Store the outcome in the shared store (retried while Neo4j is away) and in the job's folder."""
         self._persist(job)
+        deadline = time.monotonic() + self.settings.ingest_wait_for_graph_s
+        while True:
+            try:
+                if not self.store.finish(job.job_id, owner, job.as_dict()):
+                    log.error("ingest job %s finished here after another process took it over", job.job_id)
+                return
+            except GraphUnavailable as exc:
+                if time.monotonic() >= deadline:
+                    log.error("ingest job %s: outcome not stored: %s", job.job_id, exc)
+                    return
+                time.sleep(1.0)
 
     def _wait_for_graph(self, deadline: float) -> None:
         """Sleep until Neo4j answers again or the deadline passes (the caller then retries or fails)."""
@@ -197,23 +313,57 @@ class IngestJobs:
         """Mark a job that could not even start (a refused upload) as failed."""
         job.status, job.error, job.stage, job.finished_at = "failed", reason, "done", _now()
         self._persist(job)
+        try:
+            self.store.register(job.job_id, job.as_dict())
+        except GraphUnavailable:
+            log.warning("refused ingest job %s not registered: Neo4j is down", job.job_id)
 
-    def _persist(self, job: IngestJob) -> None:
+    def _persist(self, job: IngestJob, registered: bool | None = None) -> None:
+        """Write job.json atomically (a temporary file renamed over it): a kill mid-write loses nothing."""
         path = self.root / job.job_id / "job.json"
-        path.write_text(json.dumps(job.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        fields = job.as_dict()
+        if registered is not None:
+            fields["registered"] = registered
+        temporary = path.with_name(f".job.json.{os.getpid()}.{threading.get_ident()}.tmp")
+        temporary.write_text(json.dumps(fields, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.replace(temporary, path)
 
     def get(self, job_id: str) -> IngestJob:
-        """The job's state, from memory or (after a restart) from its folder."""
+        """The job's state: live if this process runs it, else from the shared store (or its folder)."""
         with self._lock:
             job = self.jobs.get(job_id)
-        if job is not None:
+        if job is not None and (job is self._running or job.job_id in self._unregistered):
             return job
+        if not JOB_ID.match(job_id):
+            raise IngestJobNotFound(f"no ingest job {job_id[:80]!r}")
+        try:
+            fields = self.store.get(job_id)
+        except GraphUnavailable:
+            fields = None
+            if job is not None:
+                return job
+        if fields is not None:
+            return IngestJob.from_fields(fields)
         path = self.root / job_id / "job.json"
-        if JOB_ID.match(job_id) and path.is_file():
-            return IngestJob(**json.loads(path.read_text(encoding="utf-8")))
+        if path.is_file():
+            return IngestJob.from_fields(json.loads(path.read_text(encoding="utf-8")))
         raise IngestJobNotFound(f"no ingest job {job_id[:80]!r}")
 
-    def shutdown(self) -> None:
-        """Let the running job finish; drop the queued ones."""
+    def shutdown(self, grace_s: float | None = None) -> None:
+        """Stop claiming; let the running job finish within `grace_s`, else release it to another process."""
         self._closing.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._wake.set()
+        grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
+        if self._worker.is_alive():
+            self._worker.join(grace)
+        with self._lock:
+            running = self._running
+        if running is not None:
+            try:
+                released = self.store.release(running.job_id, self.me)
+            except GraphUnavailable as exc:
+                released = False
+                log.warning("ingest job %s not released (%s): another process takes it when the lease expires",
+                            running.job_id, exc)
+            log.warning("shutdown: ingest job %s still running after %.0f s; %s", running.job_id, grace,
+                        "released to another process" if released else "left to its lease")

@@ -23,6 +23,9 @@ app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(opensearch_app, name="opensearch")
 
 
+WORKER_PING_TIMEOUT_S = 60
+
+
 def _settings() -> Settings:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -213,15 +216,26 @@ def reindex(
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Bind address (default KCRM_API_HOST).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port (default KCRM_API_PORT).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="Processes to serve with (default KCRM_API_WORKERS; "
+                                                   "0 there: one per CPU core).")] = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs)."""
+    """Serve the HTTP API (OpenAPI at /docs) from one or more processes that share their state in Neo4j."""
     import uvicorn
 
     from kcrm.api.app import create_app
+    from kcrm.api.workers import worker_count
 
     settings = _settings()
-    uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
-                log_config=None)
+    count = worker_count(workers or settings.api_workers)
+    if count == 1:
+        uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
+                    log_config=None)
+        return
+    # Several processes: each builds its app from the same environment (uvicorn needs an import string).
+    # uvicorn kills a worker that does not answer its supervisor's ping in time (5 s by default); a
+    # worker busy loading the index on a loaded machine is slow, not dead (seen in the two-node tests).
+    uvicorn.run("kcrm.api.app:create_app", factory=True, workers=count, host=host or settings.api_host,
+                port=port or settings.api_port, log_config=None, timeout_worker_healthcheck=WORKER_PING_TIMEOUT_S)
 
 
 @app.command("demo")
@@ -273,12 +287,12 @@ def _demo_key(settings: Settings) -> None:
     from kcrm.audit import AuditLog
     from kcrm.keys import KeyStore
 
-    store = KeyStore(settings.security_db)
+    store = KeyStore(settings)
     if store.list(include_revoked=False):
         typer.echo("API keys exist (kcrm keys list); make another with: kcrm keys create --name NAME --role admin")
         return
     plain, record = store.create("demo", ["admin"], all_groups=True, created_by=_cli_principal().name)
-    AuditLog(settings.security_db).record(_cli_principal(), "key.create", target=record.key_id,
+    AuditLog(settings).record(_cli_principal(), "key.create", target=record.key_id,
                                           detail={"name": "demo", "roles": ["admin"], "all_groups": True})
     typer.echo(f"demo API key (admin, shown once): {plain}")
 
@@ -546,11 +560,11 @@ def keys_create(
     settings = _settings()
     who = _cli_principal()
     try:
-        plain, record = KeyStore(settings.security_db).create(name, role, group or [], all_groups=all_groups,
+        plain, record = KeyStore(settings).create(name, role, group or [], all_groups=all_groups,
                                                               created_by=who.name)
     except KcrmError as exc:
         _fail(exc)
-    AuditLog(settings.security_db).record(who, "key.create", target=record.key_id,
+    AuditLog(settings).record(who, "key.create", target=record.key_id,
                                           detail={"name": record.name, "roles": list(record.roles),
                                                   "groups": list(record.groups), "all_groups": all_groups})
     if json_out:
@@ -569,7 +583,7 @@ def keys_list(
     from kcrm.keys import KeyStore
 
     settings = _settings()
-    for key in KeyStore(settings.security_db).list():
+    for key in KeyStore(settings).list():
         if json_out:
             typer.echo(json.dumps(key.as_dict(), ensure_ascii=False))
             continue
@@ -587,15 +601,15 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id `kcrm key
 
     settings = _settings()
     try:
-        key = KeyStore(settings.security_db).revoke(key_id)
+        key = KeyStore(settings).revoke(key_id)
     except KcrmError as exc:
         _fail(exc)
     from kcrm.alerts.admin import remove_owner
     from kcrm.alerts.service import alert_store
 
     removed = remove_owner(alert_store(settings), key.key_id)  # a revoked key's webhooks stop too
-    AuditLog(settings.security_db).record(_cli_principal(), "key.revoke", target=key.key_id,
-                                          detail={"name": key.name, "subscriptions_removed": removed})
+    AuditLog(settings).record(_cli_principal(), "key.revoke", target=key.key_id,
+                              detail={"name": key.name, "subscriptions_removed": removed})
     typer.echo(f"revoked {key.key_id} ({key.name}) at {key.revoked_at}; removed {len(removed)} subscriptions")
 
 
@@ -612,7 +626,7 @@ def audit(
     from kcrm.audit import AuditLog
 
     settings = _settings()
-    for entry in AuditLog(settings.security_db).query(principal=principal, action=action, since=since,
+    for entry in AuditLog(settings).query(principal=principal, action=action, since=since,
                                                       target=target, limit=limit):
         if json_out:
             typer.echo(json.dumps(entry.__dict__, ensure_ascii=False))

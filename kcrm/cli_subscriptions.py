@@ -37,6 +37,6 @@ def remove_subscription(sub_id: Annotated[str, typer.Argument(help="The id `kcrm
     if removed is None:
         typer.echo(f"error: no subscription {sub_id!r}", err=True)
         raise typer.Exit(1)
-    AuditLog(settings.security_db).record(_cli_principal(), "alerts.admin_remove", target=sub_id,
+    AuditLog(settings).record(_cli_principal(), "alerts.admin_remove", target=sub_id,
                                           detail={"owner": removed.owner})
     typer.echo(f"removed {sub_id} of {removed.owner} ({removed.owner_name})")

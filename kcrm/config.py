@@ -137,8 +137,17 @@ class Settings(BaseSettings):
         "platinum,gold", description="Campaign targeting: comma-separated value tiers whose low responders are "
         "flagged rather than dropped.")
 
-    auth_db: Path | None = Field(None, description="The security database (API keys and the audit log, SQLite); "
-                                 "default DATA_DIR/security.sqlite3.")
+    auth_cache_s: float = Field(0.5, ge=0, le=1.0, description="How long a process trusts an API key it has "
+                                "checked before reading it again: a revocation is refused everywhere within this.")
+    audit_queue_size: int = Field(10_000, ge=500, description="Audit entries a process may hold before writing; "
+                                  "a full queue makes requests wait, never drops an entry.")
+    api_workers: int = Field(0, ge=0, description="Processes `kcrm serve` starts (0: one per CPU core).")
+    state_lease_s: float = Field(15.0, gt=0, description="Lease on an ingest job or webhook delivery a process "
+                                 "claims; renewed while it works, taken over by another process once expired.")
+    ingest_max_attempts: int = Field(3, ge=1, le=20, description="Times an ingest job is started (its process "
+                                     "died or lost its lease) before it fails with the reason.")
+    shutdown_grace_s: float = Field(10.0, ge=0, description="On SIGTERM, how long a process lets its running "
+                                    "ingest job finish before releasing it to another process.")
     api_max_query_chars: int = Field(1000, ge=1, le=1000, description="Longest query text (q, text) the API "
                                      "accepts; longer gives 422.")
     api_max_page_size: int = Field(1000, ge=1, le=1000, description="Largest page (k, limit) any list endpoint "
@@ -246,11 +255,6 @@ class Settings(BaseSettings):
     @property
     def sample_dir(self) -> Path:
         return self.data_dir / "sample"
-
-    @property
-    def security_db(self) -> Path:
-        """The SQLite file with the API keys and the audit log (see kcrm/securitydb.py for why SQLite)."""
-        return self.auth_db or self.data_dir / "security.sqlite3"
 
 
 @lru_cache

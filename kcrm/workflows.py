@@ -247,7 +247,7 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
         from kcrm.alerts.notify import ingest_hook
         from kcrm.alerts.store import AlertStore
 
-        on_commit = ingest_hook(AlertStore.for_data_dir(settings.data_dir), graph)
+        on_commit = ingest_hook(AlertStore(settings), graph)
     after_load = None
     if graph is not None and not dry_run and settings.ingest_enrich:
         from kcrm.ingest.enrich import enricher

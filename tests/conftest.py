@@ -69,9 +69,21 @@ def graph(e2e_settings: Settings, neo4j_uri: str):
 
 
 def wipe(graph) -> None:
-    """Delete every node, in batches (auto-commit transactions, as CALL IN TRANSACTIONS needs)."""
+    """Delete every node of the customer graph, in batches (auto-commit transactions, as CALL IN
+    TRANSACTIONS needs); the service's own state (keys, audit, alerts, jobs) is kept."""
+    from kcrm.statedb import SERVICE_LABEL
+
     with graph.driver.session(database=graph.database) as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+        session.run(f"MATCH (n) WHERE NOT n:{SERVICE_LABEL} CALL (n) {{ DETACH DELETE n }} "
+                    "IN TRANSACTIONS OF 5000 ROWS").consume()
+
+
+def wipe_service_state(graph) -> None:
+    """Delete the service's own state: keys, audit, alerts, jobs (once per session, before any key is made)."""
+    from kcrm.statedb import WIPE_STATE
+
+    with graph.driver.session(database=graph.database) as session:
+        session.run(WIPE_STATE).consume()
 
 
 @pytest.fixture(scope="session")
@@ -89,24 +101,28 @@ def loaded(e2e_settings: Settings, graph, sample_dir: Path):
     from kcrm import workflows
 
     wipe(graph)
+    wipe_service_state(graph)  # fresh keys and audit each session, so they never pile up
     report = workflows.load_records(e2e_settings, graph, sample_dir)
     workflows.reindex(e2e_settings, graph)
     return report
 
 
 @pytest.fixture(scope="session")
-def api_url(e2e_settings: Settings, neo4j_uri: str, loaded, security_db: Path) -> Iterator[str]:
-    """A real `kcrm serve` process on a free loopback port, talking to the test Neo4j."""
+def api_url(e2e_settings: Settings, cli_env: dict[str, str], loaded) -> Iterator[str]:
+    """A real `kcrm serve` process (one worker) on a free loopback port, talking to the test Neo4j."""
+    proc, url = start_server(cli_env, e2e_settings.data_dir / "api-test.log")
+    yield url
+    stop_server(proc)
+
+
+def start_server(env: dict[str, str], log_path: Path, workers: int = 1,
+                 extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `kcrm serve` on a free port and wait until /healthz answers; (process, base URL)."""
     port = free_port()
-    env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), NEO4J_URI=neo4j_uri,
-               NEO4J_PASSWORD=e2e_settings.neo4j_password, KCRM_LOG_FORMAT="json")
-    env["KCRM_AUTH_DB"] = str(security_db)
-    env["KCRM_ALERTS_WEBHOOK_ALLOW_HOSTS"] = "127.0.0.1"  # the tests' own webhook receivers
-    env["KCRM_INGEST_PARSE_MAX_MB"] = "256"  # a zip bomb breaks the parse limit quickly on a shared machine
-    log_path = e2e_settings.data_dir / "api-test.log"
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--port", str(port),
+                                 "--workers", str(workers)], env=dict(env, **(extra or {})), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -120,26 +136,40 @@ def api_url(e2e_settings: Settings, neo4j_uri: str, loaded, security_db: Path) -
     else:
         proc.kill()
         raise RuntimeError(f"kcrm serve did not answer within 120 s; see {log_path}")
-    yield url
+    return proc, url
+
+
+def stop_server(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout`."""
     proc.terminate()
     try:
-        proc.wait(timeout=15)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
-def security_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The test server's key and audit database: fresh each session, so keys never pile up."""
-    return tmp_path_factory.mktemp("security") / "security.sqlite3"
+def cli_env(e2e_settings: Settings, neo4j_uri: str) -> dict[str, str]:
+    """The environment for `kcrm ...` subprocesses (CLI and servers) on the test data dir and Neo4j."""
+    return dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), NEO4J_URI=neo4j_uri,
+                NEO4J_PASSWORD=e2e_settings.neo4j_password, KCRM_LOG_FORMAT="json", KCRM_API_WORKERS="1",
+                KCRM_ALERTS_WEBHOOK_ALLOW_HOSTS="127.0.0.1",  # the tests' own webhook receivers
+                KCRM_INGEST_PARSE_MAX_MB="256")  # a zip bomb breaks the parse limit quickly on a shared machine
 
 
 @pytest.fixture(scope="session")
-def api_key(api_url: str, e2e_settings: Settings, security_db: Path) -> str:
+def state_settings(e2e_settings: Settings, neo4j_uri: str) -> Settings:
+    """Settings whose stores (keys, audit, alerts, jobs) reach the test Neo4j."""
+    return e2e_settings.model_copy(update={"neo4j_uri": neo4j_uri})
+
+
+@pytest.fixture(scope="session")
+def api_key(api_url: str, cli_env: dict[str, str]) -> str:
     """The API key the end-to-end tests send: admin, all groups, made by `kcrm keys create` itself."""
     if os.environ.get("KCRM_TEST_API_KEY"):
         return os.environ["KCRM_TEST_API_KEY"]
-    env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), KCRM_AUTH_DB=str(security_db))
+    env = cli_env
     result = subprocess.run([sys.executable, "-m", "kcrm.cli", "keys", "create", "--name", "e2e-admin",
                              "--role", "admin", "--all-groups", "--json"],
                             env=env, capture_output=True, text=True, timeout=120, check=True)
@@ -147,14 +177,14 @@ def api_key(api_url: str, e2e_settings: Settings, security_db: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def make_key(api_url: str, security_db: Path) -> Callable[..., str]:
+def make_key(api_url: str, state_settings: Settings) -> Callable[..., str]:
     """Mint a real key for the test server: `make_key(roles=("agent",), groups=("hr",)) -> key`.
 
     Same store and code as `kcrm keys create`; `all_groups=True` gives a key that sees everything.
     """
     from kcrm.keys import KeyStore
 
-    store = KeyStore(security_db)
+    store = KeyStore(state_settings)
     counter = iter(range(1_000_000))
 
     def make(roles: Iterable[str] = ("agent",), groups: Iterable[str] = (), name: str | None = None,

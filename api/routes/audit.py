@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from kcrm.api.auth import require_roles
@@ -40,6 +40,7 @@ class AuditResponse(BaseModel):
 @router.get("/audit", response_model=AuditResponse, summary="The audit log, newest first",
             responses={400: {"model": Problem}, 422: {"model": Problem}})
 def read_audit(
+    request: Request,
     state: Annotated[ServiceState, Depends(get_state)],
     principal: Annotated[str | None, Query(max_length=200, description="A key id or key name.")] = None,
     action: Annotated[str | None, Query(max_length=100, description="An action or its prefix, e.g. 'customer.'.",
@@ -57,6 +58,9 @@ def read_audit(
             raise BadQuery(f"since={since!r} is not an ISO 8601 date or date-time") from exc
         except OverflowError as exc:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
             raise BadQuery(f"since={since!r} is outside the years 1 to 9999 once moved to UTC") from exc
-    entries = AuditLog(state.settings.security_db).query(principal=principal, action=action, since=since,
+    writer = getattr(request.app.state, "audit_writer", None)
+    if writer is not None:
+        writer.flush(2.0)  # this process's own recent requests are in the answer
+    entries = AuditLog(state.settings).query(principal=principal, action=action, since=since,
                                                          target=target, limit=limit)
     return AuditResponse(count=len(entries), entries=[AuditEntryOut(**e.__dict__) for e in entries])

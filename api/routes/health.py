@@ -41,9 +41,9 @@ def _auth_check(state: ServiceState) -> Check:
     from kcrm.keys import KeyStore
 
     try:
-        count = len(KeyStore(state.settings.security_db).list(include_revoked=False))
-    except Exception as exc:  # any failure to read the store means not ready; say what it was (admin only)
-        return Check(ok=False, detail=f"security database {state.settings.security_db}: {exc}")
+        count = len(KeyStore(state.settings).list(include_revoked=False))
+    except Exception as exc:  # any failure to read the store means not ready; say what it was
+        return Check(ok=False, detail=f"key store (service state in Neo4j): {type(exc).__name__}")
     return Check(ok=True, detail=f"{count} active API keys")
 
 

@@ -35,6 +35,8 @@ class IngestStatus(BaseModel):
         examples=["succeeded"], description="'succeeded' means the job ran; summary.rejected says what was refused.")
     stage: str = Field(examples=["done"])
     rows_read: int = Field(examples=[3000])
+    attempts: int = Field(0, examples=[1], description="Times a process started the job (another process takes "
+                          "over one whose process died; it fails after KCRM_INGEST_MAX_ATTEMPTS).")
     created_at: str
     started_at: str | None = None
     finished_at: str | None = None

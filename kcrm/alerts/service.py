@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 
 def alert_store(settings: Settings) -> AlertStore:
-    """The alerts database of the configured data dir."""
-    return AlertStore.for_data_dir(settings.data_dir)
+    """The alerts of the configured Neo4j (shared by every process that reaches it)."""
+    return AlertStore(settings)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:

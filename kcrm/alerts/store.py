@@ -1,48 +1,101 @@
-"""Subscriptions, notifications and webhook deliveries in one SQLite file in the data dir.
+"""Subscriptions, notifications and webhook deliveries in the service state of the shared Neo4j.
 
-Alerts are the service's own state about its users, not customer knowledge, so they live beside
-the graph rather than in it: DATA_DIR/alerts/alerts.sqlite3 (WAL mode, so the API, a CLI ingest
-and `kcrm mine` can write at once). A notification is unique per (subscription, kind, item,
-key), so replaying an ingest or re-running mining never notifies twice; a delivery is claimed
-atomically before it is sent, so two processes never send the same one.
+Alerts are the service's own state about its users, not customer knowledge: they are kept under
+their own labels beside the graph (see kcrm/statedb.py), so every API process, `kcrm ingest` and
+`kcrm mine` share one set. A notification is unique per (subscription, kind, item, key) (a
+uniqueness constraint, so replaying an ingest or re-running mining never notifies twice, even from
+two processes at once); a delivery is claimed under a lease before it is sent, so two processes
+never send the same one, and a process that dies mid-send leaves it to another once the lease ends.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS subscriptions (
-  id TEXT PRIMARY KEY, owner TEXT NOT NULL, owner_name TEXT NOT NULL, groups TEXT,
-  kind TEXT NOT NULL, query TEXT, filters TEXT NOT NULL DEFAULT '{}', entity TEXT,
-  webhook_url TEXT, created_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS subscriptions_owner ON subscriptions(owner);
-CREATE TABLE IF NOT EXISTS notifications (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, subscription_id TEXT NOT NULL, owner TEXT NOT NULL,
-  kind TEXT NOT NULL, item_uid TEXT NOT NULL, item_type TEXT NOT NULL, title TEXT NOT NULL,
-  summary TEXT NOT NULL, groups TEXT NOT NULL DEFAULT '[]', key TEXT NOT NULL, created_at TEXT NOT NULL,
-  UNIQUE (subscription_id, kind, item_uid, key));
-CREATE INDEX IF NOT EXISTS notifications_owner ON notifications(owner, id);
-CREATE TABLE IF NOT EXISTS deliveries (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, notification_id INTEGER NOT NULL UNIQUE, url TEXT NOT NULL,
-  status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL,
-  claimed_until TEXT, last_error TEXT, delivered_at TEXT);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(status, next_attempt_at);
-CREATE TABLE IF NOT EXISTS delivery_attempts (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id INTEGER NOT NULL, attempt INTEGER NOT NULL,
-  at TEXT NOT NULL, status_code INTEGER, error TEXT, duration_ms REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS warning_state (
-  customer TEXT NOT NULL, kind TEXT NOT NULL, active INTEGER NOT NULL, reason TEXT, updated_at TEXT NOT NULL,
-  PRIMARY KEY (customer, kind));
+from kcrm.config import Settings
+from kcrm.kg.connection import Graph
+from kcrm.statedb import (DELIVERY, NOTIFICATION, SERVICE_LABEL, SUBSCRIPTION, WARNING, next_ids, process_id,
+                          state_graph)
+
+MAX_ID = 2**63 - 1
+
+ADD_SUBSCRIPTION = f"CREATE (s:{SERVICE_LABEL}:{SUBSCRIPTION}) SET s = $props"
+SUBSCRIPTIONS = f"""
+MATCH (s:{SUBSCRIPTION}) WHERE ($owner IS NULL OR s.owner = $owner) AND ($kind IS NULL OR s.kind = $kind)
+RETURN s{{.*}} AS s ORDER BY s.created_at, s.id
+"""
+DELETE_SUBSCRIPTION = f"""
+MATCH (s:{SUBSCRIPTION} {{id: $id, owner: $owner}})
+OPTIONAL MATCH (n:{NOTIFICATION} {{subscription_id: $id}})
+OPTIONAL MATCH (d:{DELIVERY}) WHERE d.notification_id = n.id
+DETACH DELETE d, n, s
+RETURN count(DISTINCT s) AS gone
+"""
+NOTIFY = f"""
+UNWIND $rows AS row
+MERGE (n:{SERVICE_LABEL}:{NOTIFICATION} {{dedup: row.dedup}})
+ON CREATE SET n += row.props, n.id = row.id, n.created_at = $stamp, n._new = true
+WITH n, row WHERE n._new
+REMOVE n._new
+FOREACH (url IN CASE WHEN row.url IS NULL THEN [] ELSE [row.url] END |
+  CREATE (:{SERVICE_LABEL}:{DELIVERY} {{id: row.id, notification_id: row.id, url: url, status: 'pending',
+          attempts: 0, next_attempt_at: $stamp, attempt_log: []}}))
+RETURN row.index AS index, n.id AS id
+"""
+NOTIFICATIONS = f"""
+MATCH (n:{NOTIFICATION}) WHERE n.owner = $owner AND n.id > $after AND ($sub IS NULL OR n.subscription_id = $sub)
+WITH n ORDER BY n.id DESC LIMIT $limit
+OPTIONAL MATCH (d:{DELIVERY} {{notification_id: n.id}})
+RETURN n{{.id, .subscription_id, .owner, .kind, .item_uid, .item_type, .title, .summary, .groups, .key,
+         .created_at, delivery_status: d.status, delivery_attempts: d.attempts, delivery_url: d.url}} AS n
+ORDER BY n.id DESC
+"""
+DUE = f"""
+MATCH (d:{DELIVERY}) WHERE d.status = 'pending' AND d.next_attempt_at <= $now
+  AND (d.claimed_until IS NULL OR d.claimed_until <= $now)
+RETURN d.id AS id ORDER BY d.next_attempt_at LIMIT $limit
+"""
+CLAIM = f"""
+UNWIND $ids AS id
+MATCH (d:{DELIVERY} {{id: id}})
+SET d._lock = true
+WITH d, d.status = 'pending' AND d.next_attempt_at <= $now
+        AND (d.claimed_until IS NULL OR d.claimed_until <= $now) AS free
+REMOVE d._lock
+WITH d WHERE free
+SET d.claimed_until = $until, d.claimed_by = $me
+WITH d
+MATCH (n:{NOTIFICATION} {{id: d.notification_id}})
+RETURN d{{.id, .notification_id, .url, .status, .attempts, .next_attempt_at, .last_error, .delivered_at,
+         subscription_id: n.subscription_id, kind: n.kind, item_uid: n.item_uid, item_type: n.item_type,
+         title: n.title, summary: n.summary, groups: n.groups, notified_at: n.created_at}} AS d
+"""
+RECORD = f"""
+MATCH (d:{DELIVERY} {{id: $id}})
+SET d.attempt_log = d.attempt_log + [$entry], d.attempts = $attempt, d.claimed_until = null, d.claimed_by = null,
+    d.status = CASE WHEN $delivered THEN 'delivered' WHEN $retry_at IS NULL THEN 'failed' ELSE d.status END,
+    d.delivered_at = CASE WHEN $delivered THEN $stamp ELSE d.delivered_at END,
+    d.next_attempt_at = coalesce($retry_at, d.next_attempt_at),
+    d.last_error = CASE WHEN $delivered THEN null ELSE $error END
+"""
+PENDING = f"MATCH (d:{DELIVERY} {{status: 'pending'}}) RETURN count(d) AS n"
+DELIVERY_LOG = f"""
+MATCH (n:{NOTIFICATION} {{subscription_id: $sub, owner: $owner}})
+MATCH (d:{DELIVERY} {{notification_id: n.id}})
+RETURN d{{.id, .notification_id, .url, .status, .attempts, .next_attempt_at, .last_error, .delivered_at,
+         .attempt_log, item_uid: n.item_uid, kind: n.kind}} AS d ORDER BY d.id
+"""
+RAISE_WARNINGS = f"""
+MERGE (w:{SERVICE_LABEL}:{WARNING} {{name: 'warnings'}})
+SET w._lock = true
+WITH w, coalesce(w.active, []) AS before
+SET w.active = $current, w.updated_at = $stamp
+REMOVE w._lock
+RETURN before
 """
 
 
@@ -84,49 +137,23 @@ class Notification:
     created_at: str = ""
 
 
-def _subscription(row: sqlite3.Row) -> Subscription:
+def _subscription(row: dict[str, Any]) -> Subscription:
+    groups = row.get("groups")
     return Subscription(id=row["id"], owner=row["owner"], owner_name=row["owner_name"],
-                        groups=json.loads(row["groups"]) if row["groups"] is not None else None, kind=row["kind"],
-                        query=row["query"], filters=json.loads(row["filters"]), entity=row["entity"],
-                        webhook_url=row["webhook_url"], created_at=row["created_at"])
+                        groups=json.loads(groups) if groups is not None else None, kind=row["kind"],
+                        query=row.get("query"), filters=json.loads(row.get("filters") or "{}"),
+                        entity=row.get("entity"), webhook_url=row.get("webhook_url"), created_at=row["created_at"])
 
 
 class AlertStore:
-    """The alerts database of one data dir; safe to share between threads."""
+    """The alerts of every process that reaches this Neo4j; safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._connect() as db:
-            db.executescript(SCHEMA)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
-    @classmethod
-    def for_data_dir(cls, data_dir: Path) -> AlertStore:
-        """The store under DATA_DIR/alerts."""
-        return cls(Path(data_dir) / "alerts" / "alerts.sqlite3")
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=30000")
-        try:
-            yield db
-        finally:
-            db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+    @property
+    def graph(self) -> Graph:
+        return state_graph(self.settings)
 
     # -- subscriptions ---------------------------------------------------------------------------
 
@@ -134,135 +161,86 @@ class AlertStore:
         """Store a new subscription (its id and creation time are set here)."""
         sub.id = sub.id or f"sub-{uuid.uuid4().hex[:12]}"
         sub.created_at = now_iso()
-        with self._transaction() as db:
-            db.execute("INSERT INTO subscriptions VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       (sub.id, sub.owner, sub.owner_name, json.dumps(sub.groups) if sub.groups is not None else None,
-                        sub.kind, sub.query, json.dumps(sub.filters, sort_keys=True), sub.entity, sub.webhook_url,
-                        sub.created_at))
+        props = {"id": sub.id, "owner": sub.owner, "owner_name": sub.owner_name,
+                 "groups": json.dumps(sub.groups) if sub.groups is not None else None, "kind": sub.kind,
+                 "query": sub.query, "filters": json.dumps(sub.filters, sort_keys=True), "entity": sub.entity,
+                 "webhook_url": sub.webhook_url, "created_at": sub.created_at}
+        self.graph.write(ADD_SUBSCRIPTION, props={k: v for k, v in props.items() if v is not None})
         return sub
 
     def subscriptions(self, owner: str | None = None, kind: str | None = None) -> list[Subscription]:
         """Subscriptions of one owner (or everyone's), optionally of one kind, oldest first."""
-        sql, args = "SELECT * FROM subscriptions WHERE 1=1", []
-        if owner is not None:
-            sql, args = sql + " AND owner = ?", [*args, owner]
-        if kind is not None:
-            sql, args = sql + " AND kind = ?", [*args, kind]
-        with self._connect() as db:
-            return [_subscription(r) for r in db.execute(sql + " ORDER BY created_at, id", args)]
+        return [_subscription(r["s"]) for r in self.graph.read(SUBSCRIPTIONS, owner=owner, kind=kind)]
 
     def subscription(self, sub_id: str, owner: str) -> Subscription | None:
         """The owner's subscription `sub_id` (None if absent or someone else's: the same answer)."""
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM subscriptions WHERE id = ? AND owner = ?", (sub_id, owner)).fetchone()
-        return _subscription(row) if row else None
+        return next((s for s in self.subscriptions(owner=owner) if s.id == sub_id), None)
 
     def delete_subscription(self, sub_id: str, owner: str) -> bool:
-        """Remove the owner's subscription and its notifications; False if it had none such."""
-        with self._transaction() as db:
-            gone = db.execute("DELETE FROM subscriptions WHERE id = ? AND owner = ?", (sub_id, owner)).rowcount
-            if gone:
-                ids = [r[0] for r in db.execute("SELECT id FROM notifications WHERE subscription_id = ?", (sub_id,))]
-                db.executemany("DELETE FROM delivery_attempts WHERE delivery_id IN "
-                               "(SELECT id FROM deliveries WHERE notification_id = ?)", [(i,) for i in ids])
-                db.executemany("DELETE FROM deliveries WHERE notification_id = ?", [(i,) for i in ids])
-                db.execute("DELETE FROM notifications WHERE subscription_id = ?", (sub_id,))
-        return bool(gone)
+        """Remove the owner's subscription, its notifications and deliveries; False if it had none such."""
+        return bool(self.graph.write(DELETE_SUBSCRIPTION, id=sub_id, owner=owner)[0]["gone"])
 
     # -- notifications ---------------------------------------------------------------------------
 
     def notify(self, notes: list[Notification], webhooks: dict[str, str]) -> list[Notification]:
         """Store notifications (each at most once) and queue a delivery for those whose subscription
         has a webhook (`webhooks`: subscription id -> url); returns the ones that were new."""
-        added = []
+        if not notes:
+            return []
         stamp = now_iso()
-        with self._transaction() as db:
-            for note in notes:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO notifications (subscription_id, owner, kind, item_uid, item_type, title, "
-                    "summary, groups, key, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (note.subscription_id, note.owner, note.kind, note.item_uid, note.item_type, note.title,
-                     note.summary, json.dumps(sorted(note.groups)), note.key, stamp))
-                if not cursor.rowcount:
-                    continue
-                note.id, note.created_at = cursor.lastrowid, stamp
-                added.append(note)
-                url = webhooks.get(note.subscription_id)
-                if url:
-                    db.execute("INSERT INTO deliveries (notification_id, url, status, next_attempt_at) "
-                               "VALUES (?, ?, 'pending', ?)", (note.id, url, stamp))
+        first = next_ids(self.graph, "notification", len(notes))
+        rows = [{"index": i, "id": first + i, "url": webhooks.get(note.subscription_id),
+                 "dedup": json.dumps([note.subscription_id, note.kind, note.item_uid, note.key]),
+                 "props": {"subscription_id": note.subscription_id, "owner": note.owner, "kind": note.kind,
+                           "item_uid": note.item_uid, "item_type": note.item_type, "title": note.title,
+                           "summary": note.summary, "groups": sorted(note.groups), "key": note.key}}
+                for i, note in enumerate(notes)]
+        added = []
+        for row in self.graph.write(NOTIFY, rows=rows, stamp=stamp):
+            note = notes[row["index"]]
+            note.id, note.created_at = row["id"], stamp
+            added.append(note)
         return added
 
     def notifications(self, owner: str, after_id: int = 0, limit: int = 50,
                       subscription_id: str | None = None) -> list[dict[str, Any]]:
         """The owner's notifications newest first (ids above `after_id`), with their delivery state."""
-        sql = ("SELECT n.*, d.status AS delivery_status, d.attempts AS delivery_attempts, d.url AS delivery_url "
-               "FROM notifications n LEFT JOIN deliveries d ON d.notification_id = n.id "
-               "WHERE n.owner = ? AND n.id > ?")
-        args: list[Any] = [owner, after_id]
-        if subscription_id is not None:
-            sql, args = sql + " AND n.subscription_id = ?", [*args, subscription_id]
-        with self._connect() as db:
-            rows = db.execute(sql + " ORDER BY n.id DESC LIMIT ?", [*args, limit]).fetchall()
-        out = []
-        for row in rows:
-            item = dict(row)
-            item["groups"] = json.loads(item["groups"])
-            out.append(item)
-        return out
+        rows = self.graph.read(NOTIFICATIONS, owner=owner, after=max(0, min(int(after_id), MAX_ID)), limit=limit,
+                               sub=subscription_id)
+        return [dict(r["n"], groups=list(r["n"]["groups"] or [])) for r in rows]
 
     # -- deliveries ------------------------------------------------------------------------------
 
     def claim_due(self, lease_s: float, limit: int = 20) -> list[dict[str, Any]]:
-        """Pending deliveries whose time has come, claimed for `lease_s` (so no one else sends them)."""
+        """Pending deliveries whose time has come, claimed for `lease_s` (so no other process sends them)."""
         now = datetime.now(UTC)
-        with self._transaction() as db:
-            rows = db.execute(
-                "SELECT d.*, n.subscription_id, n.kind, n.item_uid, n.item_type, n.title, n.summary, n.groups, "
-                "n.created_at AS notified_at FROM deliveries d JOIN notifications n ON n.id = d.notification_id "
-                "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.claimed_until IS NULL "
-                "OR d.claimed_until <= ?) ORDER BY d.next_attempt_at LIMIT ?",
-                (now_iso(now), now_iso(now), limit)).fetchall()
-            until = now_iso(now + timedelta(seconds=lease_s))
-            db.executemany("UPDATE deliveries SET claimed_until = ? WHERE id = ?", [(until, r["id"]) for r in rows])
-        return [dict(r) for r in rows]
+        ids = [r["id"] for r in self.graph.read(DUE, now=now_iso(now), limit=limit)]
+        if not ids:
+            return []
+        rows = self.graph.write(CLAIM, ids=ids, now=now_iso(now), until=now_iso(now + timedelta(seconds=lease_s)),
+                                me=process_id())
+        return [dict(r["d"], groups=list(r["d"]["groups"] or [])) for r in rows]
 
     def record_attempt(self, delivery_id: int, attempt: int, status_code: int | None, error: str | None,
                        duration_ms: float, delivered: bool, retry_at: datetime | None) -> None:
         """Log one attempt; mark the delivery delivered, due again at `retry_at`, or failed (no retry)."""
         stamp = now_iso()
-        with self._transaction() as db:
-            db.execute("INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms) "
-                       "VALUES (?,?,?,?,?,?)", (delivery_id, attempt, stamp, status_code, error, duration_ms))
-            if delivered:
-                db.execute("UPDATE deliveries SET status = 'delivered', attempts = ?, delivered_at = ?, "
-                           "claimed_until = NULL, last_error = NULL WHERE id = ?", (attempt, stamp, delivery_id))
-            elif retry_at is not None:
-                db.execute("UPDATE deliveries SET attempts = ?, next_attempt_at = ?, claimed_until = NULL, "
-                           "last_error = ? WHERE id = ?", (attempt, now_iso(retry_at), error, delivery_id))
-            else:
-                db.execute("UPDATE deliveries SET status = 'failed', attempts = ?, claimed_until = NULL, "
-                           "last_error = ? WHERE id = ?", (attempt, error, delivery_id))
+        entry = json.dumps({"attempt": attempt, "at": stamp, "status_code": status_code, "error": error,
+                            "duration_ms": duration_ms})
+        self.graph.write(RECORD, id=delivery_id, entry=entry, attempt=attempt, delivered=delivered, stamp=stamp,
+                         retry_at=now_iso(retry_at) if retry_at is not None and not delivered else None, error=error)
 
     def pending_count(self) -> int:
         """Deliveries not yet delivered nor given up."""
-        with self._connect() as db:
-            return int(db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()[0])
+        return int(self.graph.read(PENDING)[0]["n"])
 
     def delivery_log(self, subscription_id: str, owner: str) -> list[dict[str, Any]]:
         """Every delivery of the owner's subscription with each of its attempts, oldest first."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT d.*, n.item_uid, n.kind FROM deliveries d JOIN notifications n ON n.id = d.notification_id "
-                "WHERE n.subscription_id = ? AND n.owner = ? ORDER BY d.id", (subscription_id, owner)).fetchall()
-            out = []
-            for row in rows:
-                item = dict(row)
-                item.pop("claimed_until", None)
-                item["attempt_log"] = [dict(a) for a in db.execute(
-                    "SELECT attempt, at, status_code, error, duration_ms FROM delivery_attempts "
-                    "WHERE delivery_id = ? ORDER BY attempt", (row["id"],))]
-                out.append(item)
+        out = []
+        for row in self.graph.read(DELIVERY_LOG, sub=subscription_id, owner=owner):
+            item = dict(row["d"])
+            item["attempt_log"] = [json.loads(a) for a in item.get("attempt_log") or []]
+            out.append(item)
         return out
 
     # -- mined warnings --------------------------------------------------------------------------
@@ -271,15 +249,9 @@ class AlertStore:
         """Record which (customer, kind) warnings are active now; return the ones newly raised.
 
         `current` maps each active warning to its reason; a warning active before stays quiet, one
-        that went away is marked inactive (and notifies again if it comes back).
+        that went away is dropped (and notifies again if it comes back).
         """
-        stamp = now_iso()
-        with self._transaction() as db:
-            before = {(r["customer"], r["kind"]) for r in db.execute("SELECT * FROM warning_state WHERE active = 1")}
-            raised = [(c, k, reason) for (c, k), reason in sorted(current.items()) if (c, k) not in before]
-            db.execute("UPDATE warning_state SET active = 0, updated_at = ? WHERE active = 1", (stamp,))
-            db.executemany("INSERT INTO warning_state (customer, kind, active, reason, updated_at) VALUES (?,?,1,?,?) "
-                           "ON CONFLICT (customer, kind) DO UPDATE SET active = 1, reason = excluded.reason, "
-                           "updated_at = excluded.updated_at",
-                           [(c, k, reason, stamp) for (c, k), reason in current.items()])
-        return raised
+        active = [json.dumps([c, k]) for (c, k) in sorted(current)]
+        before = {tuple(json.loads(x)) for x in self.graph.write(RAISE_WARNINGS, current=active,
+                                                                 stamp=now_iso())[0]["before"]}
+        return [(c, k, reason) for (c, k), reason in sorted(current.items()) if (c, k) not in before]

@@ -93,14 +93,21 @@ def send_once(client: httpx.Client, store: AlertStore, row: dict[str, Any], poli
 
 
 def deliver_due(store: AlertStore, policy: RetryPolicy, client: httpx.Client | None = None) -> int:
-    """Try every delivery that is due now, once; returns how many were delivered."""
-    rows = store.claim_due(lease_s=policy.deadline_s * 2 + 1)
-    if not rows:
-        return 0
+    """Try every delivery that is due now, once; returns how many were delivered.
+
+    Deliveries are claimed one at a time, each under a lease longer than one try's deadline, so
+    another process never sends a delivery this one holds, and takes it over if this one dies.
+    """
     own = client is None
     client = client or webhook_client(policy.allow)
+    delivered = 0
     try:
-        return sum(send_once(client, store, row, policy) for row in rows)
+        for _ in range(20):
+            rows = store.claim_due(lease_s=policy.deadline_s * 2 + 1, limit=1)
+            if not rows:
+                break
+            delivered += sum(send_once(client, store, row, policy) for row in rows)
+        return delivered
     finally:
         if own:
             client.close()

@@ -145,11 +145,11 @@ def test_bad_subscriptions_are_refused_precisely(api, loaded) -> None:
     assert ftp.status_code == 422
 
 
-def test_notifications_are_trimmed_by_the_subscribers_groups(clean, tmp_path) -> None:
+def test_notifications_are_trimmed_by_the_subscribers_groups(clean, tmp_path, state_settings) -> None:
     from kcrm.ingest.pipeline import IngestOptions, ingest_path
     from kcrm.ontology.model import load_ontology
 
-    store = AlertStore(tmp_path / "alerts.sqlite3")
+    store = AlertStore(state_settings)
     customer = clean.read("MATCH (c:Customer) WHERE c.accessGroups IS NULL RETURN c.uid AS uid ORDER BY uid "
                           "LIMIT 1")[0]["uid"]
     outsider = store.add_subscription(Subscription("", "k-out", "outsider", ["public"], "query", query=WORD))
@@ -173,7 +173,7 @@ def test_notifications_are_trimmed_by_the_subscribers_groups(clean, tmp_path) ->
     assert store.notifications("k-in")[0]["subscription_id"] == insider.id and outsider.id
 
 
-def test_mined_warnings_notify_once_and_respect_groups(graph, loaded, tmp_path) -> None:
+def test_mined_warnings_notify_once_and_respect_groups(graph, loaded, state_settings) -> None:
     from kcrm.kg.mining.pipeline import run_mining
     from kcrm.kg.mining.writeback import remove_stale
     from kcrm.ontology.model import load_ontology
@@ -189,16 +189,19 @@ def test_mined_warnings_notify_once_and_respect_groups(graph, loaded, tmp_path) 
         graph.write("MATCH (c:Customer {uid: $uid}) SET c.accessGroups = ['key-accounts']", uid=changed)
         warned = graph.read(query)
     try:
-        check_mined_warnings(graph, tmp_path, warned)
+        check_mined_warnings(graph, state_settings, warned)
     finally:
         if changed:
             graph.write("MATCH (c:Customer {uid: $uid}) REMOVE c.accessGroups", uid=changed)
         remove_stale(graph, load_ontology())  # leave the graph as loaded for the tests after this one
 
 
-def check_mined_warnings(graph, tmp_path, warned: list[dict]) -> None:
+def check_mined_warnings(graph, state_settings, warned: list[dict]) -> None:
+    from kcrm.statedb import WARNING
+
     public_uids = [r["uid"] for r in warned if not r["groups"]]
-    store = AlertStore(tmp_path / "alerts.sqlite3")
+    graph.write(f"MATCH (w:{WARNING}) DETACH DELETE w")  # forget what earlier mining runs raised
+    store = AlertStore(state_settings)
     everyone = store.add_subscription(Subscription("", "k-all", "all", None, "warnings"))
     public = store.add_subscription(Subscription("", "k-pub", "pub", ["public"], "warnings"))
     one = store.add_subscription(Subscription("", "k-one", "one", ["public"], "entity", filters={"warnings": True},

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -58,8 +56,7 @@ def test_searches_and_customer_reads_are_recorded_with_who_and_what(api: httpx.C
     assert [e["status"] for e in denied] == [403]
 
 
-def test_ingest_and_key_changes_are_recorded(api: httpx.Client, api_url: str, make_key, e2e_settings,
-                                             security_db: Path) -> None:
+def test_ingest_and_key_changes_are_recorded(api: httpx.Client, api_url: str, make_key, cli_env) -> None:
     name = f"loader-{uuid.uuid4().hex[:8]}"
     key = make_key(roles=["app"], name=name)
     files = [("files", ("note.txt", "An audit test note, not customer data.".encode(), "text/plain"))]
@@ -72,7 +69,7 @@ def test_ingest_and_key_changes_are_recorded(api: httpx.Client, api_url: str, ma
     assert started[0]["target"] == job_id and started[0]["detail"]["files"] == ["note.txt"]
     assert started[0]["detail"]["dry_run"] is True and started[0]["status"] == 202
 
-    env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), KCRM_AUTH_DB=str(security_db))
+    env = cli_env
     created = subprocess.run([sys.executable, "-m", "kcrm.cli", "keys", "create", "--name", f"{name}-2",
                               "--role", "expert", "--group", "hr", "--json"],
                              env=env, capture_output=True, text=True, timeout=120, check=True)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import sqlite3
+import json
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -92,11 +90,11 @@ def test_each_role_reaches_exactly_its_endpoints(api_url: str, make_key, any_cus
                 assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_a_revoked_key_stops_working_at_once(api_url: str, make_key, e2e_settings, security_db: Path) -> None:
+def test_a_revoked_key_stops_working_at_once(api_url: str, make_key, cli_env) -> None:
     key = make_key(roles=["agent"], name="to-revoke")
     assert httpx.get(f"{api_url}/v1/search", params={"q": "x"}, headers={"X-API-Key": key}, timeout=30).status_code == 200
     key_id = key.split("_")[1]
-    env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), KCRM_AUTH_DB=str(security_db))
+    env = cli_env
     done = subprocess.run([sys.executable, "-m", "kcrm.cli", "keys", "revoke", key_id], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and key_id in done.stdout, done.stderr
@@ -107,16 +105,17 @@ def test_a_revoked_key_stops_working_at_once(api_url: str, make_key, e2e_setting
     assert response.status_code == 401 and "invalid_token" in response.headers["www-authenticate"]
 
 
-def test_keys_are_stored_only_as_digests(api_key: str, make_key, security_db: Path) -> None:
-    other = make_key(roles=["agent"], groups=["hr"])
-    raw = security_db.read_bytes() + b"".join(p.read_bytes() for p in security_db.parent.glob("*-wal"))
-    for key in (api_key, other):
-        assert key.encode() not in raw and key.split("_")[2].encode() not in raw
-    with sqlite3.connect(security_db) as conn:
-        digests = {row[0] for row in conn.execute("SELECT digest FROM api_keys")}
+def test_keys_are_stored_only_as_digests(api_key: str, make_key, graph) -> None:
     import hashlib
 
-    assert hashlib.sha256(other.encode()).hexdigest() in digests
+    from kcrm.statedb import KEY
+
+    other = make_key(roles=["agent"], groups=["hr"])
+    stored = graph.read(f"MATCH (k:{KEY}) RETURN properties(k) AS p")
+    raw = json.dumps([r["p"] for r in stored])
+    for key in (api_key, other):
+        assert key not in raw and key.split("_")[2] not in raw
+    assert hashlib.sha256(other.encode()).hexdigest() in {r["p"]["digest"] for r in stored}
 
 
 def test_openapi_declares_the_schemes_and_roles(api: httpx.Client) -> None:

@@ -75,13 +75,12 @@ def fault_api(fault_neo4j, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("fault-api")
     for name in ("index", "lexical"):  # the service reads the index built above, keeps its own state apart
         (data_dir / name).symlink_to((settings.data_dir / name).resolve())
-    security_db = data_dir / "security.sqlite3"
-    key, _ = KeyStore(security_db).create("fault-test", ["admin"], all_groups=True)
+    key, _ = KeyStore(settings).create("fault-test", ["admin"], all_groups=True)  # in the fault test's Neo4j
     port = free_port()
     env = dict(os.environ, KCRM_DATA_DIR=str(data_dir), NEO4J_URI=server.status().bolt_uri,
                NEO4J_PASSWORD=settings.neo4j_password, KCRM_EMBEDDER="hashing", KCRM_NEO4J_RETRY_S="1",
                KCRM_NEO4J_CONNECT_TIMEOUT_S="2", KCRM_API_RETRY_AFTER_S="2", KCRM_LOG_FORMAT="json",
-               KCRM_AUTH_DB=str(security_db))
+               KCRM_API_WORKERS="1")
     log_path = data_dir / "api.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--port", str(port)], env=env,

@@ -303,10 +303,10 @@ def test_subscriptions_per_key_are_capped(api_url: str, make_key) -> None:
 
 
 def test_revoking_a_key_removes_its_subscriptions_and_admin_sees_all(api: httpx.Client, api_url: str,
-                                                                      e2e_settings, security_db: Path) -> None:
+                                                                      state_settings, cli_env) -> None:
     from kcrm.keys import KeyStore
 
-    plain, key = KeyStore(security_db).create("to-revoke-subs", ["agent"], ["public"], created_by="pytest")
+    plain, key = KeyStore(state_settings).create("to-revoke-subs", ["agent"], ["public"], created_by="pytest")
     with httpx.Client(base_url=api_url, headers={"X-API-Key": plain}) as agent:
         made = agent.post("/v1/subscriptions", json={"query": "printer driver",
                                                      "webhook_url": "http://127.0.0.1:9/hook"})
@@ -315,8 +315,7 @@ def test_revoking_a_key_removes_its_subscriptions_and_admin_sees_all(api: httpx.
         assert agent.get("/v1/admin/subscriptions").status_code == 403  # an agent never sees others'
     listed = api.get("/v1/admin/subscriptions", params={"owner": key.key_id}).json()
     assert [(s["id"], s["owner"], s["webhook_url"]) for s in listed] == [(sub_id, key.key_id, "http://127.0.0.1:9/hook")]
-    env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), KCRM_AUTH_DB=str(security_db))
-    done = subprocess.run([sys.executable, "-m", "kcrm.cli", "keys", "revoke", key.key_id], env=env,
+    done = subprocess.run([sys.executable, "-m", "kcrm.cli", "keys", "revoke", key.key_id], env=cli_env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "removed 1 subscriptions" in done.stdout, done.stderr
     assert api.get("/v1/admin/subscriptions", params={"owner": key.key_id}).json() == []

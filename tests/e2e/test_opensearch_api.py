@@ -20,13 +20,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def unreachable_url(e2e_settings: Settings, neo4j_uri: str, loaded, security_db: Path) -> Iterator[tuple[str, str]]:
+def unreachable_url(e2e_settings: Settings, cli_env: dict[str, str], loaded) -> Iterator[tuple[str, str]]:
     """A second `kcrm serve` over the test stack, told to search on a cluster that is not there."""
     dead = f"http://127.0.0.1:{free_port()}"
     port = free_port()
-    env = dict(os.environ, KCRM_DATA_DIR=str(e2e_settings.data_dir), NEO4J_URI=neo4j_uri,
-               NEO4J_PASSWORD=e2e_settings.neo4j_password, KCRM_AUTH_DB=str(security_db),
-               KCRM_SEARCH_BACKEND="opensearch", OPENSEARCH_URL=dead, KCRM_OPENSEARCH_TIMEOUT_S="2")
+    env = dict(cli_env, KCRM_SEARCH_BACKEND="opensearch", OPENSEARCH_URL=dead, KCRM_OPENSEARCH_TIMEOUT_S="2")
     log_path = e2e_settings.data_dir / "api-opensearch-down.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "kcrm.cli", "serve", "--port", str(port)], env=env,

@@ -1,14 +1,12 @@
-"""Alerts logic without a graph: query matching, the store's once-only rules, retry timing, trimming."""
+"""Alerts logic without a graph: query matching, retry timing, trimming (the store: tests/e2e/test_state_store.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
 from kcrm.access import PUBLIC_GROUP, Principal
 from kcrm.alerts.matching import matching_items, required_terms
-from kcrm.alerts.store import AlertStore, Notification, Subscription
 from kcrm.alerts.webhook import RetryPolicy
 from kcrm.search.filters import make_filter
 from kcrm.search.semantic import IndexItem
@@ -59,38 +57,6 @@ def test_trimming_rule_agrees_with_the_principal() -> None:
     for groups in ([], ["hr"], [PUBLIC_GROUP], ["key", "hr"]):
         for principal in (Principal("a", "a"), Principal("b", "b", groups=frozenset({"hr"}))):
             assert visible_to(frozenset(groups), principal.visible_groups()) == principal.can_see(groups)
-
-
-def test_store_notifies_once_and_queues_webhooks(tmp_path: Path) -> None:
-    store = AlertStore(tmp_path / "a.sqlite3")
-    sub = store.add_subscription(Subscription("", "k1", "me", ["public"], "query", query="printer",
-                                              webhook_url="http://127.0.0.1:9/x"))
-    note = Notification(sub.id, "k1", "new_item", "C1", "SupportCase", "t", "s", [], key="created")
-    assert len(store.notify([note], {sub.id: sub.webhook_url})) == 1
-    again = Notification(sub.id, "k1", "new_item", "C1", "SupportCase", "t", "s", [], key="created")
-    assert store.notify([again], {sub.id: sub.webhook_url}) == []
-    assert store.pending_count() == 1 and len(store.notifications("k1")) == 1
-    assert store.notifications("someone-else") == []
-    assert store.subscription(sub.id, "someone-else") is None
-    assert not store.delete_subscription(sub.id, "someone-else")
-    assert store.delete_subscription(sub.id, "k1") and store.pending_count() == 0
-
-
-def test_claimed_deliveries_are_not_handed_out_twice(tmp_path: Path) -> None:
-    store = AlertStore(tmp_path / "a.sqlite3")
-    sub = store.add_subscription(Subscription("", "k1", "me", None, "warnings", webhook_url="http://127.0.0.1:9/"))
-    store.notify([Notification(sub.id, "k1", "churn_warning", "CUS-1", "Customer", "t", "r", [], key="1")],
-                 {sub.id: sub.webhook_url})
-    assert len(store.claim_due(lease_s=30)) == 1
-    assert store.claim_due(lease_s=30) == []
-
-
-def test_warnings_notify_when_raised_not_while_they_last(tmp_path: Path) -> None:
-    store = AlertStore(tmp_path / "a.sqlite3")
-    assert store.raised_warnings({("CUS-1", "churn_warning"): "r1"}) == [("CUS-1", "churn_warning", "r1")]
-    assert store.raised_warnings({("CUS-1", "churn_warning"): "r2"}) == []
-    assert store.raised_warnings({}) == []
-    assert store.raised_warnings({("CUS-1", "churn_warning"): "r3"}) == [("CUS-1", "churn_warning", "r3")]
 
 
 def test_backoff_doubles() -> None:

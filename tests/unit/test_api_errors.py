@@ -13,21 +13,29 @@ from fastapi.testclient import TestClient
 
 from kcrm.api.app import create_app
 from kcrm.config import Settings
+from kcrm.access import Principal
+from kcrm.audit import AuditLog
 from kcrm.keys import KeyStore
 
 
+KEY = "kcrm_0123456789ab_" + "a" * 43
+
+
 @pytest.fixture
-def client(tmp_path: Path) -> tuple[TestClient, str]:
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[TestClient, str]:
     settings = Settings(data_dir=tmp_path, api_max_query_chars=20, api_max_page_size=5, api_max_hops=2,
-                        api_max_request_mb=1)
+                        api_max_request_mb=1, neo4j_uri="bolt://127.0.0.1:9")
+    # No Neo4j here: the key store answers for one admin key and the audit rows are kept in memory.
+    admin = Principal(key_id="0123456789ab", name="unit", roles=frozenset({"admin"}), groups=frozenset())
+    monkeypatch.setattr(KeyStore, "authenticate", lambda self, key: admin if key == KEY else None)
+    monkeypatch.setattr(AuditLog, "append", lambda self, rows: None)
     app = create_app(settings)
 
     @app.get("/v1/boom")
     def boom() -> None:
         raise RuntimeError("secret internals")
 
-    key, _ = KeyStore(settings.security_db).create("unit", ["admin"])
-    return TestClient(app, raise_server_exceptions=False), key
+    return TestClient(app, raise_server_exceptions=False), KEY
 
 
 def _is_problem(response, status: int) -> dict:

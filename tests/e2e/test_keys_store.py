@@ -1,19 +1,24 @@
-"""API keys: created with a digest only, resolved to a principal, refused once revoked or malformed."""
+"""API keys in the shared Neo4j: created with a digest only, resolved to a principal, refused once
+revoked or malformed, and a revocation seen by another process's store within the cache time."""
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import json
+import time
 
 import pytest
 
 from kcrm.errors import KeyRequestError
 from kcrm.keys import KeyStore
+from kcrm.statedb import KEY
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> KeyStore:
-    return KeyStore(tmp_path / "security.sqlite3")
+def store(state_settings, loaded) -> KeyStore:
+    return KeyStore(state_settings)
 
 
 def test_a_created_key_resolves_to_its_principal(store: KeyStore) -> None:
@@ -25,11 +30,11 @@ def test_a_created_key_resolves_to_its_principal(store: KeyStore) -> None:
     assert not principal.sees_everything and principal.has_role("expert") and not principal.has_role("admin")
 
 
-def test_only_the_digest_is_stored(store: KeyStore, tmp_path: Path) -> None:
-    plain, _ = store.create("desk", ["agent"])
-    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
-    assert plain.encode() not in raw and plain.split("_")[2].encode() not in raw
-    assert hashlib.sha256(plain.encode()).hexdigest().encode() in raw
+def test_only_the_digest_is_stored(store: KeyStore, graph) -> None:
+    plain, record = store.create("desk", ["agent"])
+    raw = json.dumps(graph.read(f"MATCH (k:{KEY} {{key_id: $id}}) RETURN properties(k) AS p", id=record.key_id))
+    assert plain not in raw and plain.split("_")[2] not in raw
+    assert hashlib.sha256(plain.encode()).hexdigest() in raw
 
 
 def test_revoked_tampered_and_malformed_keys_are_refused(store: KeyStore) -> None:
@@ -41,7 +46,17 @@ def test_revoked_tampered_and_malformed_keys_are_refused(store: KeyStore) -> Non
     assert store.revoke(record.key_id).revoked_at is not None
     assert store.authenticate(plain) is None
     assert store.authenticate(other) is not None
-    assert [k.key_id for k in store.list(include_revoked=False)] == [other.split("_")[1]]
+    active = {k.key_id for k in store.list(include_revoked=False)}
+    assert other.split("_")[1] in active and record.key_id not in active
+
+
+def test_a_revocation_reaches_another_process_store_within_the_cache_time(store: KeyStore, state_settings) -> None:
+    elsewhere = KeyStore(state_settings)  # another process's store: its own cache
+    plain, record = store.create("desk", ["agent"])
+    assert elsewhere.authenticate(plain) is not None
+    store.revoke(record.key_id)
+    time.sleep(state_settings.auth_cache_s + 0.05)
+    assert elsewhere.authenticate(plain) is None
 
 
 def test_all_groups_key_sees_everything(store: KeyStore) -> None:
