@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ class ServiceState:
     alert_dispatcher: Any = None
     _seen: tuple[int, int] | None = field(default=None, repr=False)
     _reload_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _retry_at: float = field(default=0.0, repr=False)
 
     def require_alerts(self) -> Any:
         """The alerts store; AlertsDisabled (503) when alerts are switched off."""
@@ -49,15 +51,20 @@ class ServiceState:
         stamp = manifest_stamp(self.settings.index_dir)
         if stamp is not None and stamp != self._seen:
             self.reload(stamp)
+        elif self.search is None and time.monotonic() >= self._retry_at:
+            # nothing new was published, but a search engine that was unreachable (the opensearch
+            # backend's cluster) may be back: try again, at most once per Retry-After interval
+            self._retry_at = time.monotonic() + self.settings.api_retry_after_s
+            self.reload(stamp, force=True)
         return self.search
 
-    def reload(self, stamp: tuple[int, int] | None = None) -> None:
+    def reload(self, stamp: tuple[int, int] | None = None, force: bool = False) -> None:
         """Open the published indexes; requests keep the old ones until the new ones are loaded."""
         if not self._reload_lock.acquire(blocking=self.search is None):
             return  # another request is loading it; this one answers from the current generation
         try:
             stamp = stamp or manifest_stamp(self.settings.index_dir)
-            if stamp is not None and stamp == self._seen:
+            if not force and stamp is not None and stamp == self._seen:
                 return
             try:
                 self.search = load_search_service(self.settings)

@@ -94,8 +94,10 @@ class OpenSearchBackend:
     name = "opensearch"
     capabilities = Capabilities(expansion=True, spelling=True, explain=True, incremental=True)
 
-    def __init__(self, settings: Settings, embedder: Embedder, index: OpenSearchIndex | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, index: OpenSearchIndex | None = None,
+                 ephemeral: bool = False) -> None:
         self.settings = settings
+        self.ephemeral = ephemeral  # drop the generation on close (tests and evaluations)
         self.embedder = embedder
         self.index = index or OpenSearchIndex(settings)
         self._spellers: dict[tuple[str, frozenset[str] | None], SpellingCorrector] = {}
@@ -287,6 +289,8 @@ class OpenSearchBackend:
         return removed
 
     def close(self) -> None:
+        if self.ephemeral and (live := self.index.current_index()) is not None:
+            self.index.drop(live)
         self.index.client.close()
 
 

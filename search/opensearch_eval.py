@@ -4,7 +4,7 @@ OpenSearch backend, in one run, with kcrm's fusion on top of each engine's candi
 Why one run: the bar is "within 0.01 of local", so both sides must use the same corpus, the same
 queries, the same chunks and the same vectors. Passages are embedded once (a memo shared by both
 builds), the lexical side of both indexes the same analysed terms, and each query's two candidate
-lists are fused by the same `Fusion`. Rows `bm25`, `dense`, `hybrid` are local; `os-bm25`,
+lists are ranked by `ranking.rank` with the same `Fusion`, the path `/v1/search` serves. Rows `bm25`, `dense`, `hybrid` are local; `os-bm25`,
 `os-dense`, `os-hybrid` the cluster's; `config.delta` is OpenSearch minus local per metric.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from kcrm.config import Settings
-from kcrm.search import metrics
+from kcrm.search import metrics, ranking
 from kcrm.search.contract import Retrieve
 from kcrm.search.embedder import Embedder
 from kcrm.search.evaluation import BeirDataset, EvalReport, build_indexes
@@ -75,15 +75,11 @@ def evaluate_opensearch(dataset: BeirDataset, embedder: Embedder, settings: Sett
             text = dataset.queries[qid].strip()
             if not text:
                 continue
-            lexical, dense = local.candidates(text, depth)
-            answer = backend.retrieve(Retrieve(text=text, mode="hybrid", depth=depth, filters=SearchFilter(),
-                                               groups=None))
-            os_lexical = answer.lexical.hits if answer.lexical else []
-            os_dense = answer.dense.hits if answer.dense else []
-            for prefix, lex, den in (("", lexical, dense), ("os-", os_lexical, os_dense)):
-                runs[f"{prefix}bm25"][qid] = [h.record.uid for h in lex]
-                runs[f"{prefix}dense"][qid] = [h.record.uid for h in den]
-                runs[f"{prefix}hybrid"][qid] = [h.record.uid for h in local.fuse(lex, den, fusion)[:depth]]
+            request = Retrieve(text=text, mode="hybrid", depth=depth, filters=SearchFilter(), groups=None)
+            for prefix, retrieval in (("", local.backend.retrieve(request)), ("os-", backend.retrieve(request))):
+                runs[f"{prefix}bm25"][qid] = [h.record.uid for h in ranking.rank(retrieval, "lexical", fusion)]
+                runs[f"{prefix}dense"][qid] = [h.record.uid for h in ranking.rank(retrieval, "dense", fusion)]
+                runs[f"{prefix}hybrid"][qid] = [h.record.uid for h in ranking.rank(retrieval, "hybrid", fusion)[:depth]]
     finally:
         backend.index.drop(generation)
         backend.close()

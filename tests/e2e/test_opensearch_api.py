@@ -1,5 +1,6 @@
 """With KCRM_SEARCH_BACKEND=opensearch and the cluster unreachable, `/readyz` says so and names the
-URL (503 with Retry-After), while liveness and the graph routes keep working."""
+URL (503 with Retry-After), searches get 503 with Retry-After naming it, while liveness and the graph
+routes keep working."""
 
 from __future__ import annotations
 
@@ -53,5 +54,10 @@ def test_readyz_names_the_unreachable_cluster_and_graph_routes_still_answer(unre
     assert check["ok"] is False and f"not reachable at {dead}" in check["detail"]
     assert ready.json()["checks"]["neo4j"]["ok"] is True
     assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+    search = httpx.get(f"{url}/v1/search", params={"q": "printer"}, headers={"Authorization": f"Bearer {api_key}"},
+                       timeout=60)
+    assert search.status_code == 503 and search.headers["Retry-After"], search.text
+    assert search.headers["content-type"].startswith("application/problem+json")
+    assert f"not reachable at {dead}" in search.json()["detail"]
     graph = httpx.get(f"{url}/v1/customers/CUS-0001/360", headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
     assert graph.status_code == 200, graph.text
