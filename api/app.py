@@ -23,6 +23,7 @@ from kcrm.api.auth import AuthMiddleware
 from kcrm.api.limits import LimitsMiddleware
 from kcrm.api.openapi import install_openapi
 from kcrm.api.routes import audit
+from kcrm.api.routes import privacy
 from kcrm.config import Settings, get_settings
 
 DESCRIPTION = """
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     install_web(app)
     app.include_router(audit.router)
+    app.include_router(privacy.router)
     app.add_middleware(LimitsMiddleware, settings=settings)  # inside auth: a refused request is audited
     app.add_middleware(AuthMiddleware, settings=settings)
     install_openapi(app)

@@ -616,6 +616,12 @@ def eval_topics(
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
+from kcrm import cli_backup, cli_privacy  # noqa: E402 - registered last, after the helpers they import from here
+
+cli_privacy.register(app)
+cli_backup.register(app)
+
+
 if __name__ == "__main__":
     app()
 

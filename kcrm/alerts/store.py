@@ -244,6 +244,43 @@ class AlertStore:
                 db.execute("UPDATE deliveries SET status = 'failed', attempts = ?, claimed_until = NULL, "
                            "last_error = ? WHERE id = ?", (attempt, error, delivery_id))
 
+    def erase_subject(self, uids: list[str], strings: list[str], dry_run: bool = False) -> dict[str, int]:
+        """Forget an erased customer: notifications about its items or quoting its data, their deliveries,
+        subscriptions watching it and its warning state; then vacuum, so no deleted page keeps the text.
+
+        Returns counts per table (what would go, with `dry_run`).
+        """
+        uid_list = json.dumps(sorted(set(uids)))
+        match = ("(item_uid IN (SELECT value FROM json_each(?))"
+                 + "".join(" OR instr(title, ?) > 0 OR instr(summary, ?) > 0" for _ in strings) + ")")
+        params: list[Any] = [uid_list] + [s for text in strings for s in (text, text)]
+        notes = f"SELECT id FROM notifications WHERE {match}"
+        counts: dict[str, int] = {}
+        with self._transaction() as db:
+            counts["notifications"] = db.execute(f"SELECT count(*) FROM ({notes})", params).fetchone()[0]
+            counts["deliveries"] = db.execute(
+                f"SELECT count(*) FROM deliveries WHERE notification_id IN ({notes})", params).fetchone()[0]
+            counts["subscriptions"] = db.execute(
+                "SELECT count(*) FROM subscriptions WHERE entity IN (SELECT value FROM json_each(?))",
+                (uid_list,)).fetchone()[0]
+            counts["warning_state"] = db.execute(
+                "SELECT count(*) FROM warning_state WHERE customer IN (SELECT value FROM json_each(?))",
+                (uid_list,)).fetchone()[0]
+            if not dry_run:
+                db.execute("DELETE FROM delivery_attempts WHERE delivery_id IN "
+                           f"(SELECT id FROM deliveries WHERE notification_id IN ({notes}))", params)
+                db.execute(f"DELETE FROM deliveries WHERE notification_id IN ({notes})", params)
+                db.execute(f"DELETE FROM notifications WHERE id IN ({notes})", params)
+                db.execute("DELETE FROM subscriptions WHERE entity IN (SELECT value FROM json_each(?))", (uid_list,))
+                db.execute("DELETE FROM warning_state WHERE customer IN (SELECT value FROM json_each(?))",
+                           (uid_list,))
+        if not dry_run:
+            with self._lock, self._connect() as db:
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                db.execute("VACUUM")
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return counts
+
     def pending_count(self) -> int:
         """Deliveries not yet delivered nor given up."""
         with self._connect() as db:
