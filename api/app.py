@@ -26,6 +26,7 @@ from kcrm.api.limits import LimitsMiddleware
 from kcrm.api.openapi import install_openapi
 from kcrm.api.routes import audit
 from kcrm.api.routes import admin_subscriptions
+from kcrm.api.routes import privacy
 from kcrm.config import Settings, get_settings
 
 DESCRIPTION = """
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_web(app)
     app.include_router(audit.router)
     app.include_router(admin_subscriptions.router)
+    app.include_router(privacy.router)
     app.add_middleware(LimitsMiddleware, settings=settings)  # inside auth: a refused request is audited
     app.add_middleware(AuthMiddleware, settings=settings)
     install_openapi(app)

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from kcrm.ingest.journal import Journal
 from kcrm.ingest.records import Link, Problem, Record
 from kcrm.kg.connection import GRAPH_ERRORS, Graph, graph_error
+from kcrm.kg.suppression import ensure_schema, suppressed
 from kcrm.kg.loader import UPSERT_NODES, UPSERT_RELATIONSHIPS, LoadReport, content_hash
 from kcrm.ontology.model import Ontology
 
@@ -109,6 +110,7 @@ class BatchWriter:
     def write_all(self, batches: list[Batch], report: LoadReport, progress: bool = False) -> int:
         """Write every batch not already committed with the same content; returns how many were skipped."""
         done = self.journal.committed() if self.journal else {}
+        ensure_schema(self.graph)
         skipped = 0
         with tqdm(total=sum(b.size for b in batches), desc=f"load {self.source}", unit="item",
                   disable=not progress) as bar:
@@ -140,7 +142,26 @@ class BatchWriter:
                 return False
         return True
 
+    def _drop_suppressed(self, batch: Batch, report: LoadReport) -> Batch:
+        """The batch without records of erased subjects (`kcrm.kg.suppression`) and their relationships."""
+        listed = suppressed(self.graph, [(label, row["uid"]) for label, rows in batch.nodes.items() for row in rows])
+        if not listed:
+            return batch
+        kept = Batch(batch.index)
+        for label, rows in batch.nodes.items():
+            for row in rows:
+                if (label, row["uid"]) in listed:
+                    report.suppressed[label] += 1
+                else:
+                    kept.nodes[label].append(row)
+        for (start, rel_type, end), rows in batch.rels.items():
+            kept.rels[(start, rel_type, end)] = [row for row in rows if (start, row["start"]) not in listed
+                                                 and (end, row["end"]) not in listed]
+        log.info("dropped %d records of erased subjects (suppression list)", len(listed))
+        return kept
+
     def _write(self, batch: Batch, report: LoadReport) -> None:
+        batch = self._drop_suppressed(batch, report)
         statements: list[tuple[str, str, dict[str, Any]]] = []
         for label, rows in sorted(batch.nodes.items()):
             statements.append(("node", label, {"cypher": UPSERT_NODES.format(label=label), "rows": rows}))

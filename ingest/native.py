@@ -16,6 +16,8 @@ from kcrm.ingest.readers.rdf import local_name
 from kcrm.ingest.records import Problem, Record, RelRef, record_from_json
 from kcrm.ingest.shacl import DATA
 from kcrm.ontology.model import KCRM, Ontology
+from kcrm.ontology.rdf import PROVENANCE
+from rdflib.namespace import RDF
 
 RECORD_KEYS = frozenset({"type", "uid", "props", "rels"})
 
@@ -30,6 +32,25 @@ def is_kcrm_rdf(row: RawRow) -> bool:
     return any(str(t).startswith(str(KCRM)) for t in row.data.get("@type", []))
 
 
+def is_reified_edge(row: RawRow) -> bool:
+    """An RDF row that states the properties of one relationship (an `rdf:Statement`)."""
+    return str(RDF.Statement) in row.data.get("@type", [])
+
+
+def edge_key(row: RawRow) -> tuple[str, str, str] | None:
+    """(start IRI, relationship type, end IRI) of a reified statement, or None when one is missing."""
+    ends = [row.data.get(name) for name in ("subject", "predicate", "object")]
+    if not all(isinstance(end, dict) and end.get("@id") for end in ends):
+        return None
+    return ends[0]["@id"], local_name(ends[1]["@id"]), ends[2]["@id"]
+
+
+def edge_properties(row: RawRow) -> dict[str, Any]:
+    """The relationship properties a reified statement carries (its kcrm predicates)."""
+    return {key: value for key, value in row.data.items()
+            if not key.startswith("@") and key not in ("subject", "predicate", "object")}
+
+
 def record_from_row(row: RawRow) -> Record | Problem:
     """A record-form row as a Record, or the reason it is malformed."""
     try:
@@ -42,8 +63,12 @@ def _uid_of(iri: str) -> str:
     return unquote(iri[len(str(DATA)):]) if iri.startswith(str(DATA)) else iri
 
 
-def record_from_rdf(row: RawRow, ontology: Ontology, types_by_iri: dict[str, str]) -> Record | Problem:
-    """A kcrm-typed RDF subject as a Record; object properties become relationships."""
+def record_from_rdf(row: RawRow, ontology: Ontology, types_by_iri: dict[str, str],
+                    edges: dict[tuple[str, str, str], dict[str, Any]] | None = None) -> Record | Problem:
+    """A kcrm-typed RDF subject as a Record; object properties become relationships.
+
+    `edges` holds the properties of reified relationships, keyed (start IRI, type, end IRI).
+    """
 
     def problem(field: str, reason: str, uid: str = "") -> Problem:
         return Problem(row.source, row.record, uid, field, reason, row.locator)
@@ -57,8 +82,8 @@ def record_from_rdf(row: RawRow, ontology: Ontology, types_by_iri: dict[str, str
     props: dict[str, Any] = {}
     rels: list[RelRef] = []
     for key, value in row.data.items():
-        if key.startswith("@") or key == "uid":
-            continue
+        if key.startswith("@") or key == "uid" or key in PROVENANCE:
+            continue  # provenance of an export: this import stamps its own
         if key in ontology.relationships:
             for item in value if isinstance(value, list) else [value]:
                 other = item.get("@id") if isinstance(item, dict) else None
@@ -67,7 +92,8 @@ def record_from_rdf(row: RawRow, ontology: Ontology, types_by_iri: dict[str, str
                 other_type = types_by_iri.get(other) or _single_range(ontology, key)
                 if other_type is None:
                     return problem(f"rels.{key}", f"the class of {other} is not stated in this file", uid)
-                rels.append(RelRef(key, _uid_of(other), other_type, outgoing=True))
+                props_of_edge = (edges or {}).get((row.data["@id"], key, other), {})
+                rels.append(RelRef(key, _uid_of(other), other_type, outgoing=True, props=props_of_edge))
         else:
             props[key] = value
     return Record(types[0], uid, props, tuple(rels), row.source, row.record)

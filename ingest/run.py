@@ -190,6 +190,7 @@ class IngestRun:
     def _native(self, items: Iterator[ReadItem]) -> Iterator[ReadItem | Record]:
         """Rows in kcrm's own forms become records; anything else needs a mapping."""
         pending: list[RawRow] = []
+        statements: list[RawRow] = []
         for item in items:
             if isinstance(item, (Problem, BadRow)):
                 yield item
@@ -202,13 +203,23 @@ class IngestRun:
                     yield converted
             elif native.is_kcrm_rdf(item):
                 pending.append(item)
+            elif native.is_reified_edge(item):
+                statements.append(item)
             else:
                 self._reject([Problem(item.source, item.record, "", "", "not in kcrm record form, and no mapping "
                                       "was given (--mapping)", item.locator)], item.data)
         types = {row.data["@id"]: native.local_name(t) for row in pending for t in row.data.get("@type", [])
                  if t.startswith(str(native.KCRM))}
+        edges = {}
+        for row in statements:
+            key = native.edge_key(row)
+            if key is None:
+                self._reject([Problem(row.source, row.record, "", "rdf:Statement", "a reified relationship needs "
+                                      "rdf:subject, rdf:predicate and rdf:object", row.locator)], row.data)
+            else:
+                edges[key] = native.edge_properties(row)
         for row in pending:
-            converted = native.record_from_rdf(row, self.ontology, types)
+            converted = native.record_from_rdf(row, self.ontology, types, edges)
             if isinstance(converted, Problem):
                 self._reject([converted], row.data)
             else:

@@ -8,27 +8,15 @@ that keep the two validators in agreement.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import quote
 
 import pyshacl
-from rdflib import Graph, Literal, Namespace, URIRef
-from rdflib.namespace import RDF, SH, XSD
+from rdflib import Graph, Literal
+from rdflib.namespace import RDF, SH
 
 from kcrm.ingest.records import Problem, Record
 from kcrm.ontology.model import KCRM, SHAPES_FILE, Ontology
-
-DATA = Namespace("https://kcrm.dev/data/")
-
-
-def node_iri(uid: str) -> URIRef:
-    """The IRI of a graph node in RDF exports: the data namespace plus the escaped uid."""
-    return DATA[quote(uid, safe="")]
-
-
-def _literal(value: object, datatype: str) -> Literal:
-    if datatype == "string" or not isinstance(value, (str, int, float, bool)):
-        return Literal(str(value))
-    return Literal(str(value).lower() if isinstance(value, bool) else str(value), datatype=XSD[datatype])
+from kcrm.ontology.rdf import DATA, node_iri  # noqa: F401 - DATA re-exported: kcrm.ingest.native reads it here
+from kcrm.ontology.rdf import literal as _literal
 
 
 def records_to_rdf(ontology: Ontology, records: Iterable[Record]) -> Graph:

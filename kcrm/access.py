@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 PUBLIC_GROUP = "public"
-ROLES = ("agent", "expert", "analyst", "admin", "app")
+ROLES = ("agent", "expert", "analyst", "admin", "app", "privacy")
 
 
 @dataclass(frozen=True)

@@ -687,6 +687,11 @@ from kcrm.cli_duplicates import duplicates_app  # noqa: E402  (a sub-app in its 
 
 app.add_typer(duplicates_app, name="duplicates")
 
+from kcrm import cli_backup, cli_privacy  # noqa: E402 - registered last, after the helpers they import from here
+
+cli_privacy.register(app)
+cli_backup.register(app)
+
 
 if __name__ == "__main__":
     app()

@@ -66,6 +66,7 @@ class LoadReport:
     unchanged: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     relationships: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rejected: list[Problem] = field(default_factory=list)
+    suppressed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @property
     def nodes_written(self) -> int:
@@ -75,6 +76,7 @@ class LoadReport:
         return {
             "created": dict(self.created), "updated": dict(self.updated), "unchanged": dict(self.unchanged),
             "relationships": dict(self.relationships), "rejected": [p.as_dict() for p in self.rejected],
+            "suppressed": dict(self.suppressed),
         }
 
 

@@ -99,6 +99,38 @@ RETURN before
 """
 
 
+# Erasure (kcrm.privacy): a notification goes when it is about one of the erased items or quotes the
+# customer's data in its title or summary; its delivery goes with it.
+_ERASED_NOTE = ("n.item_uid IN $uids OR any(s IN $strings WHERE n.title CONTAINS s OR n.summary CONTAINS s)")
+ERASE_COUNT = f"""
+CALL () {{ MATCH (n:{NOTIFICATION}) WHERE {_ERASED_NOTE} RETURN count(n) AS notifications,
+           collect(n.id) AS ids }}
+CALL (ids) {{ MATCH (d:{DELIVERY}) WHERE d.notification_id IN ids RETURN count(d) AS deliveries }}
+CALL () {{ MATCH (s:{SUBSCRIPTION}) WHERE s.entity IN $uids RETURN count(s) AS subscriptions }}
+CALL () {{ OPTIONAL MATCH (w:{WARNING} {{name: 'warnings'}})
+           RETURN size([x IN coalesce(w.active, []) WHERE any(u IN $uids WHERE x STARTS WITH '["' + u + '"')])
+           AS warnings }}
+RETURN notifications, deliveries, subscriptions, warnings
+"""
+ERASE_NOTIFICATIONS = f"""
+MATCH (n:{NOTIFICATION}) WHERE {_ERASED_NOTE}
+OPTIONAL MATCH (d:{DELIVERY} {{notification_id: n.id}})
+DETACH DELETE d, n
+"""
+ERASE_SUBSCRIPTIONS = f"""
+MATCH (s:{SUBSCRIPTION}) WHERE s.entity IN $uids
+OPTIONAL MATCH (n:{NOTIFICATION} {{subscription_id: s.id}})
+OPTIONAL MATCH (d:{DELIVERY}) WHERE d.notification_id = n.id
+DETACH DELETE d, n, s
+"""
+ERASE_WARNINGS = f"""
+MATCH (w:{WARNING} {{name: 'warnings'}})
+SET w._lock = true
+SET w.active = [x IN coalesce(w.active, []) WHERE NOT any(u IN $uids WHERE x STARTS WITH '["' + u + '"')]
+REMOVE w._lock
+"""
+
+
 def now_iso(moment: datetime | None = None) -> str:
     """UTC ISO time, the one format every timestamp here uses (so strings compare as times)."""
     return (moment or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
@@ -229,6 +261,23 @@ class AlertStore:
                             "duration_ms": duration_ms})
         self.graph.write(RECORD, id=delivery_id, entry=entry, attempt=attempt, delivered=delivered, stamp=stamp,
                          retry_at=now_iso(retry_at) if retry_at is not None and not delivered else None, error=error)
+
+    def erase_subject(self, uids: list[str], strings: list[str], dry_run: bool = False) -> dict[str, int]:
+        """Forget an erased customer: notifications about its items or quoting its data, their deliveries,
+        subscriptions watching it and its active warnings (issue 22).
+
+        Returns counts per kind of state (what would go, with `dry_run`). Neo4j reuses the freed
+        store space; a backup and restore (`kcrm backup`) leaves no deleted bytes behind.
+        """
+        params = {"uids": sorted(set(uids)), "strings": [s for s in strings if s]}
+        row = self.graph.read(ERASE_COUNT, **params)[0]
+        counts = {"notifications": int(row["notifications"]), "deliveries": int(row["deliveries"]),
+                  "subscriptions": int(row["subscriptions"]), "warning_state": int(row["warnings"])}
+        if not dry_run:
+            self.graph.write(ERASE_NOTIFICATIONS, **params)
+            self.graph.write(ERASE_SUBSCRIPTIONS, **params)
+            self.graph.write(ERASE_WARNINGS, uids=params["uids"])
+        return counts
 
     def pending_count(self) -> int:
         """Deliveries not yet delivered nor given up."""

@@ -142,7 +142,7 @@ def test_a_visible_case_does_not_name_its_restricted_customer(world, keys, api, 
     assert ok(keys["agent"].get("/v1/search", params=named))["total"] == 0
 
 
-def test_alerts_warnings_are_for_analysts(world, keys, graph, e2e_settings) -> None:
+def test_alerts_warnings_are_for_analysts(world, keys, graph, state_settings) -> None:
     refused = keys["agent"].post("/v1/subscriptions", json={"warnings": True})
     assert refused.status_code == 403 and "analyst" in refused.json()["detail"]
     tiered = keys["agent"].post("/v1/subscriptions", json={"query": "refund tier:gold"})
@@ -152,7 +152,7 @@ def test_alerts_warnings_are_for_analysts(world, keys, graph, e2e_settings) -> N
     subs = {name: keys[name].post("/v1/subscriptions", json={"entity": warned}) for name in ("agent", "analyst")}
     assert all(s.status_code == 201 for s in subs.values()), {k: s.text for k, s in subs.items()}
     assert keys["analyst"].post("/v1/subscriptions", json={"warnings": True}).status_code == 201
-    store = AlertStore.for_data_dir(e2e_settings.data_dir)
+    store = AlertStore(state_settings)
     store.raised_warnings({})  # forget what earlier runs raised: every current warning is new again
     notify_mined_warnings(store, graph)
     feeds = {name: ok(keys[name].get("/v1/alerts", params={"limit": 200}))["notifications"]
