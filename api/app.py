@@ -8,25 +8,31 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kcrm import __version__
-from kcrm.api.problems import install_problem_handlers
-from kcrm.api.routes import health, search
-from kcrm.api.routes import assist, customers, entities, experts
-from kcrm.api.routes import insights
-from kcrm.api.routes import ingest
-from kcrm.api.routes import analytics
-from kcrm.api.routes import taxonomy
-from kcrm.api.routes import alerts
-from kcrm.api.routes import campaigns
-from kcrm.api.routes import readiness
-from kcrm.api.routes import duplicates
-from kcrm.api.state import build_state
-from kcrm.api.web import install_web
 from kcrm.api.auth import AuthMiddleware
 from kcrm.api.limits import LimitsMiddleware
 from kcrm.api.openapi import install_openapi
-from kcrm.api.routes import audit
-from kcrm.api.routes import admin_subscriptions
-from kcrm.api.routes import privacy
+from kcrm.api.problems import install_problem_handlers
+from kcrm.api.routes import (
+    admin_subscriptions,
+    alerts,
+    analytics,
+    assist,
+    audit,
+    campaigns,
+    customers,
+    duplicates,
+    entities,
+    experts,
+    health,
+    ingest,
+    insights,
+    privacy,
+    readiness,
+    search,
+    taxonomy,
+)
+from kcrm.api.state import build_state
+from kcrm.api.web import install_web
 from kcrm.config import Settings, get_settings
 
 DESCRIPTION = """

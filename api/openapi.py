@@ -53,7 +53,7 @@ def document_security(schema: dict[str, Any]) -> dict[str, Any]:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for status, response in responses.items():
+            for response in responses.values():
                 declared = response.get("content", {}).get("application/json", {}).get("schema", {})
                 if declared.get("$ref", "").endswith(("/Problem", "/HTTPValidationError")):
                     response["content"] = {"application/problem+json": {"schema": PROBLEM_REF}}  # what is sent

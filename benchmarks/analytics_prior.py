@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import kcrm.eval_experts as ee
 from kcrm.kg.analytics import (
     ABOUT_PRODUCT,
     AUTHORED,
@@ -40,8 +41,6 @@ from kcrm.kg.expert_scoring import (
     rank,
     relevance_from_scores,
 )
-
-import kcrm.eval_experts as ee
 
 FORUMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "expert_finding_forums"
 CASE_ROWS = f"""
@@ -79,6 +78,9 @@ def forums(weights: list[float], split: str) -> dict[float, tuple[float, float]]
 
 def sample(weights: list[float], seeds: list[int]) -> dict[float, tuple[float, float]]:
     """MRR and P@5 on held-out sample cases with each centrality weight."""
+    from kcrm import workflows
+    from kcrm.config import get_settings
+    from kcrm.eval_sample import RESOLVED_CASES_QUERY
     from kcrm.kg.experts import (
         DONE_STATUSES,
         SEARCH_DEPTH,
@@ -86,10 +88,6 @@ def sample(weights: list[float], seeds: list[int]) -> dict[float, tuple[float, f
         associations_for,
     )
     from kcrm.search.service import load_search_service
-
-    from kcrm import workflows
-    from kcrm.config import get_settings
-    from kcrm.eval_sample import RESOLVED_CASES_QUERY
 
     settings = get_settings()
     graph, searcher = workflows.open_graph(settings), load_search_service(settings)

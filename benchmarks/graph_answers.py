@@ -23,8 +23,8 @@ from pathlib import Path
 
 from kcrm import workflows
 from kcrm.config import get_settings
-from kcrm.kg.case_assist import CaseAssistant
 from kcrm.kg import static_cache
+from kcrm.kg.case_assist import CaseAssistant
 from kcrm.kg.customer360 import customer_360
 from kcrm.kg.experts import ExpertFinder, ExpertQuery
 from kcrm.search.service import load_search_service

@@ -23,15 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from kcrm import workflows
+from kcrm.config import Settings
 from kcrm.ingest.pipeline import IngestOptions, IngestRun
 from kcrm.ingest.readers import get_reader
 from kcrm.ingest.readers.base import RawRow, ReadLimits
 from kcrm.ingest.validate import validate_link, validate_record
 from kcrm.kg.server import LocalNeo4j
 from kcrm.ontology.model import load_ontology
-
-from kcrm import workflows
-from kcrm.config import Settings
 
 NORTHWIND = Path(__file__).resolve().parents[2] / "shared" / "data" / "northwind"
 FILES = ("categories.csv", "customers.csv", "employees.csv", "products.csv", "orders.csv", "order-details.csv")

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from kcrm import workflows
+from kcrm.config import Settings
 from kcrm.ingest.batches import BatchWriter, plan_batches
 from kcrm.ingest.journal import Journal
 from kcrm.ingest.records import Record, RelRef
@@ -26,9 +28,6 @@ from kcrm.kg.loader import UPSERT_NODES, UPSERT_RELATIONSHIPS, LoadReport
 from kcrm.kg.schema import apply_schema
 from kcrm.kg.server import LocalNeo4j
 from kcrm.ontology.model import load_ontology
-
-from kcrm import workflows
-from kcrm.config import Settings
 
 SOURCE = "bench-journal"
 CLEANUP = "MATCH (n {source: $source}) WITH n LIMIT 20000 DETACH DELETE n RETURN count(*) AS n"

@@ -20,7 +20,7 @@ import argparse
 import csv
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,7 @@ def northwind_history() -> tuple[History, float]:
     orders = []
     with (folder / "orders.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            at = datetime.fromisoformat(row["orderDate"]).replace(tzinfo=timezone.utc)
+            at = datetime.fromisoformat(row["orderDate"]).replace(tzinfo=UTC)
             items = lines.get(row["orderID"], [])
             orders.append(Order(row["orderID"], row["customerID"], at, sum(a for _, a in items),
                                 tuple(sorted({p for p, _ in items}))))

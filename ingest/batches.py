@@ -25,10 +25,9 @@ from tqdm import tqdm
 from kcrm.ingest.journal import Journal
 from kcrm.ingest.records import Link, Problem, Record
 from kcrm.kg.connection import GRAPH_ERRORS, Graph, graph_error
-from kcrm.kg.suppression import ensure_schema, suppressed
 from kcrm.kg.loader import UPSERT_NODES, UPSERT_RELATIONSHIPS, LoadReport, content_hash
+from kcrm.kg.suppression import ensure_schema, suppressed
 from kcrm.ontology.model import Ontology
-
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
 
 import phonenumbers
+
 from kcrm.ontology.model import PropertySpec
 
 TEXT_PROPERTIES = frozenset({"text", "description", "resolution", "definition"})

@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from kcrm.ingest.linking import TEXT_CLASSES, Linker
 from kcrm.ingest.records import Record

@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from contextlib import nullcontext
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 

@@ -21,14 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from kcrm.config import Settings
+from kcrm.errors import GraphUnavailable, IngestError, IngestJobNotFound, KcrmError, UploadTooLarge
 from kcrm.ingest.job_store import JobStore
 from kcrm.ingest.pipeline import new_run_id
 from kcrm.ingest.report import problem_dict
 from kcrm.kg.connection import Graph
 from kcrm.statedb import process_id
-
-from kcrm.config import Settings
-from kcrm.errors import GraphUnavailable, IngestError, IngestJobNotFound, KcrmError, UploadTooLarge
 
 log = logging.getLogger(__name__)
 

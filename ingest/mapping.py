@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from kcrm.ingest.cleaning import KINDS
-from kcrm.ontology.model import Ontology, PropertySpec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kcrm.errors import MappingError
+from kcrm.ingest.cleaning import KINDS
+from kcrm.ontology.model import Ontology, PropertySpec
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 TEMPLATE_FIELD = re.compile(r"\{([^{}|]+)((?:\|[a-z]+)*)\}")

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from rdflib.namespace import RDF
+
 from kcrm.ingest.readers.base import RawRow
 from kcrm.ingest.readers.rdf import local_name
 from kcrm.ingest.records import Problem, Record, RelRef, record_from_json
 from kcrm.ingest.shacl import DATA
 from kcrm.ontology.model import KCRM, Ontology
 from kcrm.ontology.rdf import PROVENANCE
-from rdflib.namespace import RDF
 
 RECORD_KEYS = frozenset({"type", "uid", "props", "rels"})
 

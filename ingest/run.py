@@ -29,11 +29,11 @@ from kcrm.ingest.batches import BatchWriter, plan_batches
 from kcrm.ingest.dedupe import MergeRecord, find_merges, fold, mark_existing, write_merges
 from kcrm.ingest.discovery import FilePlan, FilePlanner, discover, unmatched_sources
 from kcrm.ingest.fold import RunFold
+from kcrm.ingest.isolation import ParseLimits, read_isolated
 from kcrm.ingest.journal import Journal
 from kcrm.ingest.mapper import Mapped, RowMapper
 from kcrm.ingest.mapping import load_mapping
 from kcrm.ingest.prune import prunable_files, prune
-from kcrm.ingest.isolation import ParseLimits, read_isolated
 from kcrm.ingest.readers import get_reader
 from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits
 from kcrm.ingest.readers.sql import SqlSource

@@ -16,8 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kcrm.ingest.classify import LabelTopicModel, TfidfTopicModel, TopicModel, chosen, evaluate, fit, load_model, \
-    save_model
+from kcrm.ingest.classify import (
+    LabelTopicModel,
+    TfidfTopicModel,
+    TopicModel,
+    chosen,
+    evaluate,
+    fit,
+    load_model,
+    save_model,
+)
 from kcrm.ingest.linking import TEXT_CLASSES, cached_ruler, joined_text
 from kcrm.kg.connection import Graph
 from kcrm.ontology.model import Ontology, load_ontology

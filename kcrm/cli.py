@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from kcrm import cli_subscriptions
+from kcrm.cli_opensearch import opensearch_app
 from kcrm.config import Settings, get_settings
 from kcrm.errors import KcrmError
 from kcrm.logs import configure_logging
-from kcrm import cli_subscriptions
-from kcrm.cli_opensearch import opensearch_app
 
 app = typer.Typer(help="kcrm: customer knowledge graph and search.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -313,7 +314,7 @@ def mine(
     """Recompute value tiers, churn risk, cross-sell and segments and write them into the graph (idempotent)."""
     if ctx.invoked_subcommand is not None:
         return
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from kcrm import workflows
     from kcrm.kg.mining.pipeline import MiningConfig
@@ -326,7 +327,7 @@ def mine(
     except ValueError:
         _fail(ValueError(f"--as-of {as_of!r} is not an ISO 8601 date or date-time"))
     if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     try:
         config = MiningConfig(as_of=when, churn_horizon_days=horizon_days, churn_model=churn_model)
         with workflows.open_graph(settings) as graph:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kcrm.config import Settings
@@ -23,10 +23,10 @@ from kcrm.ontology.model import load_ontology
 from kcrm.search.service import build_search_index
 
 if TYPE_CHECKING:
-    from kcrm.ingest.readers.sql import SqlSource
-    from kcrm.ingest.pipeline import ProgressHook
     from kcrm.ingest.isolation import ParseLimits
+    from kcrm.ingest.pipeline import ProgressHook
     from kcrm.ingest.readers.base import ReadLimits
+    from kcrm.ingest.readers.sql import SqlSource
     from kcrm.ingest.report import IngestResult
     from kcrm.kg.mining.pipeline import MiningConfig
 
@@ -59,7 +59,7 @@ def load_records(settings: Settings, graph: Graph, directory: Path, progress: bo
                             batch_size=settings.load_batch_size, progress=progress)
     report_dir = settings.data_dir / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     report_path = report_dir / f"load-{stamp}.json"
     report_path.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     log.info("load report written to %s", report_path)
@@ -123,7 +123,7 @@ def write_report(settings: Settings, kind: str, body: dict[str, object]) -> Path
     """A run's summary as JSON under the data dir's reports/, stamped so runs never overwrite."""
     report_dir = settings.data_dir / "reports"
     report_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = report_dir / f"{kind}-{stamp}.json"
     path.write_text(json.dumps(body, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return path
@@ -183,7 +183,6 @@ def update_index_after_ingest(settings: Settings, graph: Graph) -> dict | None:
 
 def ingest_limits(settings: Settings) -> ReadLimits:
     """The read limits the settings ask for."""
-    from kcrm.ingest.isolation import ParseLimits
     from kcrm.ingest.readers.base import ReadLimits
 
     return ReadLimits(max_file_bytes=settings.ingest_max_file_mb * 1024 * 1024,

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import ClassVar
 
 import networkx as nx
+
 from kcrm.kg.connection import Graph
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import load_ontology

@@ -13,8 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from neo4j import Driver, GraphDatabase, unit_of_work
-from neo4j.exceptions import (AuthError, ClientError, ConnectionAcquisitionTimeoutError, ServiceUnavailable,
-                              SessionExpired, TransientError)
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    ConnectionAcquisitionTimeoutError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
 
 from kcrm.config import Settings
 from kcrm.errors import GraphTimeout, GraphUnavailable
@@ -110,7 +116,7 @@ class Graph:
                 continue
         return False
 
-    def __enter__(self) -> "Graph":
+    def __enter__(self) -> Graph:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from kcrm.errors import BadQuery, EntityNotFound
 from kcrm.kg.connection import Graph
-from kcrm.kg.visibility import query_groups, visible
 from kcrm.kg.expert_scoring import (
     AUTHORED_WEIGHT,
     Association,
@@ -29,6 +28,7 @@ from kcrm.kg.expert_scoring import (
     topic_distribution,
 )
 from kcrm.kg.static_cache import cached
+from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import load_ontology
 
 log = logging.getLogger(__name__)

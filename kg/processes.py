@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kcrm.kg.neo4j_conf import HOST
 
+
 def java_version(java: str) -> str | None:
     """JAVA_VERSION from the JDK's `release` file (no extra process); None when not found."""
     release = Path(os.path.realpath(java)).parent.parent / "release"

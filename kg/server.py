@@ -48,11 +48,24 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError
 from kcrm.config import Settings
 from kcrm.errors import Neo4jServerError
 from kcrm.kg.neo4j_conf import (
-    HOST, MAIN_CLASS, admin_command, cds_flags, java_command, render_conf,
-    render_server_logs_xml, render_user_logs_xml,
+    HOST,
+    MAIN_CLASS,
+    admin_command,
+    cds_flags,
+    java_command,
+    render_conf,
+    render_server_logs_xml,
+    render_user_logs_xml,
 )
 from kcrm.kg.processes import (
-    cmdline_of, java_version, port_in_use, port_owner, process_alive, send_signal, tail, wait_exit,
+    cmdline_of,
+    java_version,
+    port_in_use,
+    port_owner,
+    process_alive,
+    send_signal,
+    tail,
+    wait_exit,
 )
 
 log = logging.getLogger(__name__)

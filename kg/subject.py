@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrm.errors import EntityNotFound
 from neo4j import unit_of_work
 
+from kcrm.errors import EntityNotFound
 from kcrm.kg.connection import GRAPH_ERRORS, Graph, graph_error
 from kcrm.ontology.erasure import ErasureRules
 from kcrm.ontology.model import Ontology

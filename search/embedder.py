@@ -8,8 +8,8 @@ bilingual one (`bilingual_embedder`) weights its parts so that its products stay
 
 from __future__ import annotations
 
-import logging
 import importlib.util
+import logging
 import os
 import re
 import threading

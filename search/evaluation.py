@@ -25,13 +25,12 @@ from tqdm import tqdm
 
 from kcrm.errors import DatasetInvalid, IndexNotReady
 from kcrm.jsonlines import json_objects
-from kcrm.search import metrics
-from kcrm.search.embedder import Embedder
-from kcrm.search.fusion import RRF, Fusion, ScoreFusion
+from kcrm.search import metrics, ranking
 from kcrm.search.contract import Retrieval, Retrieve
+from kcrm.search.embedder import Embedder
 from kcrm.search.expansion import taxonomy_expander
 from kcrm.search.filters import SearchFilter
-from kcrm.search import ranking
+from kcrm.search.fusion import RRF, Fusion, ScoreFusion
 from kcrm.search.hybrid import DEFAULT_DEPTH, HybridSearch, build_lexical_index
 from kcrm.search.lexical import BM25Index
 from kcrm.search.semantic import IndexItem, SemanticSearch

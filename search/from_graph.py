@@ -14,6 +14,7 @@ from kcrm.kg.connection import Graph
 from kcrm.search.semantic import IndexItem
 from kcrm.search.trimming import GROUPS_KEY, is_public, item_groups
 
+
 def _one(pattern: str, fields: str) -> str:
     """A subquery for one neighbour's fields with its access groups (`kcrm.search.from_graph.neighbour_facts`)."""
     return f"COLLECT {{ MATCH {pattern} RETURN n{{{fields}, .accessGroups}} LIMIT 1 }}[0]"

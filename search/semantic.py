@@ -16,10 +16,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from kcrm.search.chunking import DEFAULT_OVERLAP_CHARS, DEFAULT_TARGET_CHARS, chunk_text
-from kcrm.search.embedder import Embedder
 from kcrm.errors import IndexIncompatible
+from kcrm.search.chunking import DEFAULT_OVERLAP_CHARS, DEFAULT_TARGET_CHARS, chunk_text
 from kcrm.search.contract import MAX_K, MAX_QUERY_CHARS, checked_query  # noqa: F401 (re-exported)
+from kcrm.search.embedder import Embedder
 from kcrm.search.types import ChunkHit, ChunkRecord, Hit, IndexItem
 from kcrm.search.vector_index import EXACT_SEARCH_LIMIT, FaissVectorIndex, VectorIndex, index_kind_for
 

@@ -15,15 +15,15 @@ from pathlib import Path
 from kcrm.config import Settings
 from kcrm.errors import BadQuery
 from kcrm.kg.connection import Graph
+from kcrm.search import generation
 from kcrm.search.backends import make_backend
 from kcrm.search.embedder import make_embedder
 from kcrm.search.expansion import taxonomy_expander
-from kcrm.search import generation
 from kcrm.search.from_graph import graph_watermark, searchable_items
 from kcrm.search.fusion import RRF, Fusion, LanguageFusion, ScoreFusion
 from kcrm.search.hybrid import HybridSearch
-from kcrm.search.local_backend import build_lexical_index
 from kcrm.search.incremental import index_lock
+from kcrm.search.local_backend import build_lexical_index
 from kcrm.search.semantic import SemanticSearch
 
 log = logging.getLogger(__name__)

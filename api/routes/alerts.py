@@ -18,11 +18,11 @@ from kcrm.access import Principal
 from kcrm.alerts.matching import split_query
 from kcrm.alerts.notify import WARNINGS_MARK, subscription_filter
 from kcrm.alerts.store import Subscription
+from kcrm.alerts.targets import AllowList, check_url
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
-from kcrm.alerts.targets import AllowList, check_url
 from kcrm.errors import EntityNotFound, Forbidden, LimitReached
 from kcrm.kg.explore import entity as find_entity
 from kcrm.kg.field_access import MINED_ALERT_KINDS, MINED_ROLES, check_mined_filters, reads_mined

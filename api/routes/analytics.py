@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
 from kcrm.access import Principal
-from kcrm.api.deps import get_principal, get_state
 from kcrm.api.auth import require_roles
+from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.analytics import CollaborationAnalytics
-from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"],
                    dependencies=[Depends(require_roles("analyst"))])

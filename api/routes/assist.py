@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from kcrm.access import Principal
-from kcrm.api.deps import get_principal, get_state
 from kcrm.api.auth import require_roles
+from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.routes.customers import Customer360Response
 from kcrm.api.routes.experts import ExpertOut, expert_out

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from kcrm.access import Principal
-from kcrm.api.deps import get_principal, get_state
 from kcrm.api.auth import require_roles
+from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.experts import ExpertFinder, ExpertQuery, ExpertResult, RankedExpert

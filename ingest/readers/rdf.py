@@ -12,10 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits, check_size, file_problem, oversized_field
-from kcrm.ingest.records import Problem
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
+
+from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits, check_size, file_problem, oversized_field
+from kcrm.ingest.records import Problem
 
 
 def local_name(iri: str) -> str:

@@ -13,8 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from kcrm.ingest.sample.catalog import CASE_PROPENSITY, CHANNELS, TOPIC_TEAMS, TOPICS, ProductRow
-from kcrm.ingest.sample.common import (GENERIC_EN, GENERIC_ZH, Record, fill, iso, make_slots, pick_title, record,
-                                       rel_from, rel_to, scenarios_for, slot_names)
+from kcrm.ingest.sample.common import (
+    GENERIC_EN,
+    GENERIC_ZH,
+    Record,
+    fill,
+    iso,
+    make_slots,
+    pick_title,
+    record,
+    rel_from,
+    rel_to,
+    scenarios_for,
+    slot_names,
+)
 from kcrm.ingest.sample.orders import Order, OrderLine
 from kcrm.ingest.sample.people import DATA_END, Customer, Employee
 from kcrm.ingest.sample.policies import Regulation

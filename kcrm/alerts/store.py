@@ -18,8 +18,7 @@ from typing import Any
 
 from kcrm.config import Settings
 from kcrm.kg.connection import Graph
-from kcrm.statedb import (DELIVERY, NOTIFICATION, SERVICE_LABEL, SUBSCRIPTION, WARNING, next_ids, process_id,
-                          state_graph)
+from kcrm.statedb import DELIVERY, NOTIFICATION, SERVICE_LABEL, SUBSCRIPTION, WARNING, next_ids, process_id, state_graph
 
 MAX_ID = 2**63 - 1
 

@@ -9,13 +9,12 @@ campaign that an earlier run wrote and this one did not confirm.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from kcrm.access import SYSTEM, Principal
 from kcrm.config import Settings
 from kcrm.errors import EntityNotFound, MiningInputError, OntologyError
 from kcrm.kg.connection import Graph
-from kcrm.kg.visibility import query_groups, visible
 from kcrm.kg.mining.campaigns import (
     Campaign,
     Candidate,
@@ -27,6 +26,7 @@ from kcrm.kg.mining.campaigns import (
 )
 from kcrm.kg.mining.history import to_datetime
 from kcrm.kg.mining.writeback import SOURCE
+from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def read_campaign(graph: Graph, ontology: Ontology, uid: str, principal: Princip
                     launched_at=to_datetime(k["launchedAt"]), status=k.get("status"))
 
 
-def target_campaign(graph: Graph, ontology: Ontology, uid: str, policy: TargetingPolicy = TargetingPolicy(),
+def target_campaign(graph: Graph, ontology: Ontology, uid: str, policy: TargetingPolicy = TargetingPolicy(),  # noqa: B008 - frozen, never mutated
                     principal: Principal = SYSTEM) -> TargetingResult:
     """Decide for every customer `principal` may see whether campaign `uid` should go to them (reads only).
 
@@ -117,7 +117,7 @@ def target_campaign(graph: Graph, ontology: Ontology, uid: str, policy: Targetin
 def write_targets(graph: Graph, ontology: Ontology, result: TargetingResult, batch_size: int = 500) -> dict[str, int]:
     """Write every decision as a TARGETS edge with provenance; drop this campaign's unconfirmed older ones."""
     names = campaign_names(ontology)
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     rows = [{"customer": d.customer, "decision": d.decision, "reason": d.reason} for d in result.decisions]
     written = 0
     for start in range(0, len(rows), batch_size):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tqdm import tqdm
@@ -160,7 +160,7 @@ def mine_history(history: History, config: MiningConfig = MiningConfig(), progre
 
 def write_result(graph: Graph, ontology: Ontology, result: MiningResult, batch_size: int = 500) -> dict[str, int]:
     """Write one result into the graph (see `writeback`); returns what was written and removed."""
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     segments = [{"uid": segment_uid(s), "props": {
         "name": s.name, "nameZh": s.name_zh, "description": s.description, "descriptionZh": s.description_zh,
         "memberCount": len(s.members)}} for s in result.segments]

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import settled, sign_in
+from tests.browser.conftest import settled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

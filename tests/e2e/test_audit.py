@@ -59,7 +59,7 @@ def test_searches_and_customer_reads_are_recorded_with_who_and_what(api: httpx.C
 def test_ingest_and_key_changes_are_recorded(api: httpx.Client, api_url: str, make_key, cli_env) -> None:
     name = f"loader-{uuid.uuid4().hex[:8]}"
     key = make_key(roles=["app"], name=name)
-    files = [("files", ("note.txt", "An audit test note, not customer data.".encode(), "text/plain"))]
+    files = [("files", ("note.txt", b"An audit test note, not customer data.", "text/plain"))]
     with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as app:
         accepted = app.post("/v1/ingest", files=files, data={"dry_run": "true", "source": "audit-test"})
     assert accepted.status_code == 202, accepted.text

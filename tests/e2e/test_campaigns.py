@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from kcrm.kg.mining.campaign_graph import remove_targets, target_campaign

@@ -10,7 +10,6 @@ what they held before: none of these inputs is valid.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from kcrm.ingest.pipeline import IngestOptions, ingest_path
 from kcrm.ingest.readers.base import ReadLimits
 from kcrm.kg.schema import apply_schema

@@ -11,7 +11,6 @@ search may show any of them, and a re-ingest of the same file must not bring the
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys

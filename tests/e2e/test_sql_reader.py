@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ from tests.e2e.test_flat_export import COLUMNS, MAPPING, generate
 pytestmark = pytest.mark.e2e
 
 CLEANUP = "MATCH (n) WHERE n.uid STARTS WITH 'SQLT-' CALL (n) { DETACH DELETE n } RETURN count(*) AS n"
-START = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def postgres_bin() -> Path | None:

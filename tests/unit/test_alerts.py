@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from kcrm.access import PUBLIC_GROUP, Principal

@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kcrm.api.app import create_app
-from kcrm.config import Settings
 from kcrm.access import Principal
+from kcrm.api.app import create_app
 from kcrm.audit import AuditLog
+from kcrm.config import Settings
 from kcrm.keys import KeyStore
-
 
 KEY = "kcrm_0123456789ab_" + "a" * 43
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kcrm.kg.case_assist import merge_rules
 
+
 def test_rules_from_cases_and_customer_are_merged() -> None:
     pol = {"uid": "POL-1", "type": "Policy", "title": "Refund"}
     rule = {"uid": "RULE-1", "type": "IndustryRule", "title": "GDPR"}

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kcrm.ingest.classify import MajorityTopicModel, TfidfTopicModel, accuracy, chosen, evaluate, fit, load_model, \
-    save_model, split
+from kcrm.ingest.classify import (
+    MajorityTopicModel,
+    TfidfTopicModel,
+    accuracy,
+    chosen,
+    evaluate,
+    fit,
+    load_model,
+    save_model,
+    split,
+)
 
 EN = {"topic-refund": ["I want my money back for order {n}", "refund for the returned item {n} please",
                        "when will the refund {n} arrive"],

@@ -7,14 +7,13 @@ from pathlib import Path
 import pytest
 
 from kcrm.errors import BadQuery, IndexIncompatible
-from kcrm.search.embedder import HashingEmbedder
-from kcrm.search.fusion import RRF, ScoreFusion
-from kcrm.search.filters import make_filter
 from kcrm.search.contract import Retrieve
-from kcrm.search.filters import SearchFilter
-from kcrm.search.ranking import fuse, rank
+from kcrm.search.embedder import HashingEmbedder
+from kcrm.search.filters import SearchFilter, make_filter
+from kcrm.search.fusion import RRF, ScoreFusion
 from kcrm.search.hybrid import HybridSearch, build_lexical_index
 from kcrm.search.lexical import BM25Index
+from kcrm.search.ranking import fuse, rank
 from kcrm.search.semantic import IndexItem, SemanticSearch
 from kcrm.search.tokenizer import TextAnalyzer
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from kcrm.ingest.cleaning import (
     CleaningError,
     clean,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+
+from kcrm.errors import MappingError
 from kcrm.ingest.mapper import RowMapper, get_value
 from kcrm.ingest.mapping import load_mapping, parse_mapping, shipped_mappings
 from kcrm.ingest.readers.base import RawRow
 from kcrm.ontology.model import load_ontology
-
-from kcrm.errors import MappingError
 
 ONTOLOGY = load_ontology()
 

@@ -18,7 +18,13 @@ import pytest
 from kcrm.config import Settings
 from kcrm.search import embedder as embedder_module
 from kcrm.search.embedder import (
-    Embedder, EmbedderUnavailable, HashingEmbedder, SentenceTransformerEmbedder, Usem3Embedder, make_embedder, make_model,
+    Embedder,
+    EmbedderUnavailable,
+    HashingEmbedder,
+    SentenceTransformerEmbedder,
+    Usem3Embedder,
+    make_embedder,
+    make_model,
 )
 
 PASSAGES = [

@@ -18,7 +18,13 @@ from kcrm.search import atomic
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.semantic import IndexItem, SemanticSearch, make_snippet, query_terms
 from kcrm.search.vector_index import (
-    CHUNKS_FILE, MANIFEST_FILE, VECTORS_FILE, ChunkRecord, FaissVectorIndex, IndexIncompatible, VectorIndex,
+    CHUNKS_FILE,
+    MANIFEST_FILE,
+    VECTORS_FILE,
+    ChunkRecord,
+    FaissVectorIndex,
+    IndexIncompatible,
+    VectorIndex,
 )
 
 EMBEDDER = HashingEmbedder(dim=128)

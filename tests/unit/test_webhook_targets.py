@@ -5,6 +5,7 @@ Real sockets on 127.0.0.1 (a receiver that answers, one that drips); no mocks.
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 import time
@@ -12,8 +13,6 @@ import time
 import pytest
 
 from kcrm.alerts.targets import AllowList, WebhookTargetRefused, check_url, refusal, webhook_client
-
-import ipaddress
 
 
 @pytest.mark.parametrize("url, why", [
