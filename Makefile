@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install prereqs demo test unit stop clean postgres
+.PHONY: install prereqs demo test unit lint stop clean postgres
 
 prereqs:
 	@command -v $(PYTHON) >/dev/null || { echo "need Python 3.11+ ($(PYTHON))"; exit 1; }
@@ -21,8 +21,13 @@ install: $(BIN)/kcrm browser postgres
 demo: install
 	$(BIN)/kcrm demo
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest
+
+# ruff and mypy, configured in pyproject.toml; part of `make test`, so CI runs them
+lint: $(BIN)/kcrm
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 unit: install
 	$(BIN)/python -m pytest tests/unit

@@ -89,7 +89,9 @@ class LimitsMiddleware:
             return
         errors = query_violations(list(request.query_params.multi_items()), self.settings)
         if errors:
-            detail = "; ".join(f"{'.'.join(map(str, e['location']))}: {e['message']}" for e in errors)
+            located = [(".".join(str(part) for part in e["location"]), e["message"])  # type: ignore[attr-defined]
+                       for e in errors]
+            detail = "; ".join(f"{where}: {message}" for where, message in located)
             response = problem_response(request, 422, "Invalid request", detail, errors=errors)
             await response(scope, receive, send)
             return

@@ -70,7 +70,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = {404: "Not found", 405: "Method not allowed", 413: "Request too large",
              401: "Unauthenticated", 403: "Forbidden"}.get(exc.status_code, "HTTP error")
-    return problem_response(request, exc.status_code, title, str(exc.detail), headers=exc.headers)
+    return problem_response(request, exc.status_code, title, str(exc.detail),
+                            headers=dict(exc.headers) if exc.headers else None)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -106,7 +106,8 @@ def clean_phone(value: str, region: str | None = None) -> str:
 def _build_datetime(parts: tuple[str | None, ...], original: str) -> datetime:
     year, month, day, hour, minute, second, zone = parts
     try:
-        stamp = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+        stamp = datetime(int(year or ""), int(month or ""), int(day or ""), int(hour or 0), int(minute or 0),
+                         int(second or 0))
     except ValueError as exc:
         raise CleaningError(f"{original[:40]!r} is not a valid date: {exc}") from None
     if zone:

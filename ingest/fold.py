@@ -17,7 +17,8 @@ Relationships of the repeated rows are united (the same relationship twice is on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as default
 from typing import Any
 
 from kcrm.ingest.records import Record, RelRef
@@ -31,8 +32,8 @@ class Conflict:
     uid: str
     field: str
     kept: Any
-    values: list[Any] = field(default_factory=list)
-    rows: list[str] = field(default_factory=list)
+    values: list[Any] = default(default_factory=list)
+    rows: list[str] = default(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"type": self.type, "uid": self.uid, "field": self.field, "kept": self.kept, "values": self.values,

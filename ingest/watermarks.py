@@ -39,11 +39,11 @@ def decode(stored: dict[str, Any]) -> Any:
     """The value `encode` stored, with its type back."""
     kind, value = stored.get("type"), stored.get("value")
     if kind == "datetime":
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat(str(value))
     if kind == "date":
-        return date.fromisoformat(value)
+        return date.fromisoformat(str(value))
     if kind == "decimal":
-        return Decimal(value)
+        return Decimal(str(value))
     return value
 
 

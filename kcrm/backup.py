@@ -143,7 +143,7 @@ def backup(settings: Settings, dest: Path) -> BackupResult:
             shutil.copytree(settings.index_dir, dest / "index")
     for name, path in _state_files(settings).items():
         _copy_state(path, dest / "state" / name)
-    files = {str(p.relative_to(dest)): {"sha256": _sha256(p), "bytes": p.stat().st_size}
+    files: dict[str, dict[str, Any]] = {str(p.relative_to(dest)): {"sha256": _sha256(p), "bytes": p.stat().st_size}
              for p in sorted(dest.rglob("*")) if p.is_file()}
     manifest = {"format": FORMAT, "version": VERSION, "kcrm": __version__, "created_at": datetime.now(UTC).isoformat(),
                 "graph": graph, "files": files}

@@ -11,6 +11,7 @@ the incremental search update re-reads it (facet values copied from the customer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -154,7 +155,8 @@ class ErasurePlan:
 def _personal_strings(props: dict[str, Any], rules: ErasureRules, names: frozenset[str] | None = None) -> list[str]:
     out = []
     for name in sorted(rules.personal if names is None else names):
-        for value in props.get(name) if isinstance(props.get(name), list) else [props.get(name)]:
+        held = props.get(name)
+        for value in held if isinstance(held, list) else [held]:
             if isinstance(value, str) and len(value.strip()) >= MIN_REDACT_CHARS:
                 out.append(value.strip())
     return out
@@ -184,7 +186,7 @@ def quoting_items(graph: Graph, subject: SubjectGraph, rules: ErasureRules) -> l
 
 
 def plan_erasure(subject: SubjectGraph, ontology: Ontology, rules: ErasureRules,
-                 quoting: list[dict[str, Any]] = ()) -> ErasurePlan:
+                 quoting: Sequence[dict[str, Any]] = ()) -> ErasurePlan:
     """Apply the rules to what the graph holds (`quoting`: see `quoting_items`); nothing is written."""
     plan = ErasurePlan(subject.customer.uid)
     identity = identity_strings(subject, rules)

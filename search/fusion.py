@@ -113,7 +113,7 @@ class RRF:
 
     def for_query(self, query: str) -> Fusion:
         """The same fusion for every query."""
-        return self
+        return self  # type: ignore[return-value]  # `name` is a property here, a plain attribute in the protocol
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ class ScoreFusion:
 
     def for_query(self, query: str) -> Fusion:
         """The same fusion for every query."""
-        return self
+        return self  # type: ignore[return-value]  # `name` is a property here, a plain attribute in the protocol
 
 
 @dataclass(frozen=True)

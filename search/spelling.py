@@ -86,9 +86,9 @@ class SpellingCorrector:
                 return typed  # an acronym or a code (RMA, SDP-PERP): not a misspelt word
             word = typed.lower()
             if word not in cache:
-                cache[word] = self.correct_word(word)
-                if cache[word] is not None:
-                    corrections.append(cache[word])
+                found = cache[word] = self.correct_word(word)
+                if found is not None:
+                    corrections.append(found)
             fix = cache[word]
             if fix is None:
                 return typed

@@ -27,7 +27,7 @@ def item_groups(meta: dict[str, object]) -> frozenset[str]:
         return frozenset()
     if isinstance(value, str):
         return frozenset({value})
-    return frozenset(str(v) for v in value if isinstance(v, str))  # type: ignore[union-attr]
+    return frozenset(str(v) for v in value if isinstance(v, str))  # type: ignore[union-attr,attr-defined]
 
 
 def is_public(groups: frozenset[str]) -> bool:

@@ -97,7 +97,7 @@ def _new_faiss_index(dim: int, kind: str) -> faiss.IndexIDMap2:
     if kind == "hnsw":
         inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        inner.hnsw.efSearch = HNSW_EF_SEARCH
+        inner.hnsw.efSearch = HNSW_EF_SEARCH  # type: ignore[attr-defined]
         return faiss.IndexIDMap2(inner)
     raise ValueError(f"unsupported index kind {kind!r}: use one of {', '.join(KINDS)}")
 
@@ -118,7 +118,7 @@ class FaissVectorIndex:
         self._index = _new_faiss_index(dim, kind)
         self._records: dict[int, ChunkRecord] = {}
         self._ids_by_uid: dict[str, list[int]] = {}
-        self._selectors: dict[frozenset[str], tuple[int, Any]] = {}
+        self._selectors: dict[frozenset[str], tuple[np.ndarray, Any]] = {}
         self._uid_selectors: dict[tuple[frozenset[str], frozenset[str] | None], tuple[np.ndarray, Any]] = {}
         self._next_id = 0
         self.tuning: dict[str, Any] = {}  # HNSW efSearch chosen by `tune` and the recalls measured
@@ -146,7 +146,7 @@ class FaissVectorIndex:
         """Set the efSearch `tune` chose on the current FAISS structure (after a load or a rebuild)."""
         ef = self.tuning.get("ef_search")
         if ef and self.kind == "hnsw":
-            faiss.downcast_index(self._index.index).hnsw.efSearch = int(ef)
+            faiss.downcast_index(self._index.index).hnsw.efSearch = int(ef)  # type: ignore[attr-defined]
 
     def _vectors_of(self, ids: np.ndarray) -> np.ndarray:
         """The stored vectors of these chunk ids, in order."""
@@ -282,13 +282,13 @@ class FaissVectorIndex:
         inner = faiss.downcast_index(self._index.index)
         measured: dict[int, float] = {}
         for ef in HNSW_EF_CHOICES:
-            inner.hnsw.efSearch = ef
+            inner.hnsw.efSearch = ef  # type: ignore[attr-defined]
             _, found = self._index.search(queries, 10)
             measured[ef] = float(np.mean([len(set(a.tolist()) & set(b.tolist())) / 10 for a, b in zip(found, truth)]))
             if measured[ef] >= target_recall:
                 break
         chosen = next((ef for ef, recall in measured.items() if recall >= target_recall), max(measured))
-        inner.hnsw.efSearch = chosen
+        inner.hnsw.efSearch = chosen  # type: ignore[attr-defined]
         self.tuning = {"ef_search": chosen, "target_recall_at_10": target_recall,
                        "probe_recall_at_10": {str(ef): round(r, 4) for ef, r in measured.items()}}
         log.info("HNSW efSearch %d chosen by recall@10 on %d probes: %s", chosen, probes, self.tuning)
@@ -326,7 +326,7 @@ class FaissVectorIndex:
             return []
         query = l2_normalise(query)
         if selector is not None and self.kind != "flat" and available <= EXACT_SUBSET_LIMIT:
-            return self._exact_subset(query, allowed, k)
+            return self._exact_subset(query, allowed, k)  # type: ignore[arg-type]  # a selector implies allowed
         if selector is not None:
             params = faiss.SearchParameters()
             params.sel = selector
@@ -384,7 +384,7 @@ class FaissVectorIndex:
             raise IndexIncompatible(f"{directory / VECTORS_FILE} is not a {index.dim}-d id-mapped FAISS index")
         index._index = stored
         if index.kind == "hnsw":
-            faiss.downcast_index(stored.index).hnsw.efSearch = HNSW_EF_SEARCH
+            faiss.downcast_index(stored.index).hnsw.efSearch = HNSW_EF_SEARCH  # type: ignore[attr-defined]
             index.tuning = dict(manifest["index"].get("tuning") or {})
             index._apply_tuning()
         for line in chunks.decode("utf-8").splitlines():

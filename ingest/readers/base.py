@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeAlias, runtime_checkable
 
 from kcrm.ingest.records import Problem
 
@@ -46,7 +46,7 @@ class BadRow:
     raw: Any
 
 
-ReadItem = RawRow | BadRow | Problem
+ReadItem: TypeAlias = RawRow | BadRow | Problem
 
 
 @runtime_checkable

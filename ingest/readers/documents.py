@@ -100,7 +100,7 @@ class PdfReader(_DocumentReader):
         if pdf.is_encrypted and not pdf.decrypt(""):
             raise ValueError("the PDF is encrypted with a password")
         pages = [(page.extract_text() or "").strip() for page in pdf.pages]
-        info = pdf.metadata or {}
+        info: Mapping[str, Any] = pdf.metadata or {}
         meta: dict[str, Any] = {"pages": len(pages)}
         if info.get("/Author"):
             meta["author"] = str(info["/Author"])

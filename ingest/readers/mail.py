@@ -12,7 +12,7 @@ import email
 import hashlib
 import mailbox
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from email import policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
@@ -111,7 +111,8 @@ class EmailReader:
             counters[source] = counters.get(source, 0) + 1
             yield self._row(key, thread, source, counters[source], first["_position"], limits)
 
-    def _messages(self, path: Path, source: str, limits: ReadLimits) -> Iterator[ReadItem]:
+    def _messages(self, path: Path, source: str,
+                  limits: ReadLimits) -> Generator[ReadItem, None, list[dict[str, Any]]]:
         """Parse one file's messages (a generator that *returns* them, yielding only problems)."""
         too_big = check_size(path, source, limits)
         if too_big:
@@ -123,9 +124,9 @@ class EmailReader:
                 yield file_problem(source, "no e-mail headers: not an RFC 5322 message")
                 return []
             return [_message(message, source, 1)]
-        box = mailbox.mbox(str(path), factory=lambda f: email.message_from_binary_file(f, policy=policy.default),
+        box = mailbox.mbox(str(path), factory=lambda f: email.message_from_binary_file(f, policy=policy.default),  # type: ignore[call-overload]
                            create=False)
-        found = [_message(m, source, n) for n, m in enumerate(box, start=1)]
+        found = [_message(m, source, n) for n, m in enumerate(box, start=1)]  # type: ignore[arg-type]
         if not found:
             yield file_problem(source, "no messages: an mbox file starts each message with a 'From ' line")
         return found

@@ -145,7 +145,7 @@ class SqlReader:
                 for batch in result.mappings().partitions(spec.batch_size):
                     for row in batch:
                         spec.seen["rows"] += 1
-                        yield self._item(spec, source, limits, spec.seen["rows"], row)
+                        yield self._item(spec, source, limits, spec.seen["rows"], dict(row))
         finally:
             engine.dispose()
 
