@@ -24,6 +24,7 @@ CLEANUP = "MATCH (n) WHERE n.uid STARTS WITH 'DUP-' CALL (n) { DETACH DELETE n }
 SNAPSHOT = """
 MATCH (c:Customer) WHERE c.uid IN $uids
 OPTIONAL MATCH (c)-[r]-(o)
+WITH c, r, o ORDER BY type(r), startNode(r) = c, o.uid
 WITH c, collect([type(r), startNode(r) = c, o.uid, properties(r)]) AS rels
 RETURN c.uid AS uid, properties(c) AS props, rels ORDER BY uid
 """
