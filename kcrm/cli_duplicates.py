@@ -24,7 +24,7 @@ def _context():
     from kcrm.ontology.model import load_ontology
 
     settings = _settings()
-    return settings, DuplicateStore.for_data_dir(settings.data_dir), load_ontology()
+    return settings, DuplicateStore(settings), load_ontology()
 
 
 def _who() -> str:

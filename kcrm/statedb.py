@@ -1,4 +1,4 @@
-"""The service's own state (keys, audit, alerts, ingest jobs) in the Neo4j that holds the graph.
+"""The service's own state (keys, audit, alerts, ingest jobs, possible duplicates) in the Neo4j that holds the graph.
 
 Every API process, CLI run and node of a cluster reaches the same Neo4j, so state kept there is
 shared without another database to run (issue 17); per-process SQLite files could not be.
@@ -31,7 +31,8 @@ SERVICE_LABEL = "KcrmService"
 KEY, AUDIT, JOB, SEQUENCE = "KcrmApiKey", "KcrmAuditEntry", "KcrmIngestJob", "KcrmSequence"
 SUBSCRIPTION, NOTIFICATION, DELIVERY, WARNING = ("KcrmSubscription", "KcrmNotification", "KcrmDelivery",
                                                  "KcrmWarningState")
-STATE_LABELS = (KEY, AUDIT, JOB, SEQUENCE, SUBSCRIPTION, NOTIFICATION, DELIVERY, WARNING)
+DUPLICATE = "KcrmPossibleDuplicate"
+STATE_LABELS = (KEY, AUDIT, JOB, SEQUENCE, SUBSCRIPTION, NOTIFICATION, DELIVERY, WARNING, DUPLICATE)
 
 SCHEMA = (
     f"CREATE CONSTRAINT kcrm_key_id IF NOT EXISTS FOR (n:{KEY}) REQUIRE n.key_id IS UNIQUE",
@@ -49,6 +50,8 @@ SCHEMA = (
     f"CREATE CONSTRAINT kcrm_delivery_once IF NOT EXISTS FOR (n:{DELIVERY}) REQUIRE n.notification_id IS UNIQUE",
     f"CREATE INDEX kcrm_delivery_status IF NOT EXISTS FOR (n:{DELIVERY}) ON (n.status)",
     f"CREATE CONSTRAINT kcrm_warning IF NOT EXISTS FOR (n:{WARNING}) REQUIRE n.name IS UNIQUE",
+    f"CREATE CONSTRAINT kcrm_duplicate_id IF NOT EXISTS FOR (n:{DUPLICATE}) REQUIRE n.id IS UNIQUE",
+    f"CREATE INDEX kcrm_duplicate_status IF NOT EXISTS FOR (n:{DUPLICATE}) ON (n.status)",
 )
 
 NEXT_IDS = f"""

@@ -233,7 +233,7 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
 
     if sql is not None and not mapping:
         raise IngestError(f"reading {sql.safe_url()} needs a mapping (--mapping): a table has no kcrm record form")
-    duplicates = DuplicateStore.for_data_dir(settings.data_dir)
+    duplicates = DuplicateStore(settings)
     mark = sql_watermark(settings, sql, source or path.name) if sql is not None else None
     options = IngestOptions(fmt="sql" if sql is not None else fmt, mapping=mapping, encoding=encoding, source=source,
                             dry_run=dry_run, prune=prune, progress=progress, batch_size=settings.load_batch_size,

@@ -7,8 +7,6 @@ caller sees a pair only when it may see both customers; deciding needs the analy
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -19,6 +17,7 @@ from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
+from kcrm.config import Settings
 from kcrm.duplicates.service import dismiss_pair, merge_pair, visible_pairs
 from kcrm.duplicates.store import DuplicateStore
 from kcrm.ontology.model import load_ontology
@@ -29,9 +28,8 @@ DECIDERS = Depends(require_roles("analyst"))
 PAIR_ID = Path(pattern=r"^dup-[0-9a-f]{12}$", examples=["dup-3f2a9c1d0b7e"])
 
 
-@lru_cache(maxsize=4)
-def _store(data_dir: FilePath) -> DuplicateStore:
-    return DuplicateStore.for_data_dir(data_dir)
+def _store(settings: Settings) -> DuplicateStore:
+    return DuplicateStore(settings)
 
 
 class CustomerSide(BaseModel):
@@ -84,7 +82,7 @@ def list_duplicates(
     customer: Annotated[str | None, Query(min_length=1, max_length=200, description="Only pairs with this customer.",
                                           examples=["CUS-0042"])] = None,
 ) -> DuplicatesResponse:
-    pairs = visible_pairs(state.graph, load_ontology(), _store(state.settings.data_dir),
+    pairs = visible_pairs(state.graph, load_ontology(), _store(state.settings),
                           principal.visible_groups(), None if status == "all" else status, customer)
     return DuplicatesResponse(count=len(pairs), duplicates=[DuplicateOut(**p) for p in pairs])
 
@@ -96,7 +94,7 @@ def merge_duplicate(
     principal: Annotated[Principal, Depends(get_principal)],
     pair_id: Annotated[str, PAIR_ID],
 ) -> MergeOut:
-    outcome = merge_pair(state.graph, load_ontology(), _store(state.settings.data_dir), pair_id,
+    outcome = merge_pair(state.graph, load_ontology(), _store(state.settings), pair_id,
                          f"api:{principal.name}", principal.visible_groups())
     return MergeOut(**outcome.as_dict())
 
@@ -109,7 +107,7 @@ def dismiss_duplicate(
     pair_id: Annotated[str, PAIR_ID],
 ) -> DuplicateOut:
     groups = principal.visible_groups()
-    store, ontology = _store(state.settings.data_dir), load_ontology()
+    store, ontology = _store(state.settings), load_ontology()
     found = dismiss_pair(state.graph, ontology, store, pair_id, f"api:{principal.name}", groups)
     [pair] = [p for p in visible_pairs(state.graph, ontology, store, groups, found.status, found.existing)
               if p["id"] == pair_id]

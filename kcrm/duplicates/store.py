@@ -1,37 +1,65 @@
-"""Possible duplicates and the decisions taken on them, in one SQLite file in the data dir.
+"""Possible duplicates and the decisions taken on them, in the service state of the shared Neo4j.
 
 A possible duplicate is a question for a person, not customer knowledge, so it lives beside the
-graph (DATA_DIR/duplicates.sqlite3, WAL mode so an ingest and the API can write at once), like
-the alerts. A pair is stored once whatever the order of its uids; re-ingesting the same source
-finds the same pairs and adds nothing. A pair dismissed, or merged and then unmerged, is *kept
-apart*: ingest never merges or suggests it again.
+graph under its own label (`KcrmPossibleDuplicate`, see kcrm/statedb.py), like the alerts: every
+API process, `kcrm ingest` and `kcrm duplicates` run share one set, with no per-process file. A
+pair is stored once whatever the order of its uids (its id is a hash of the sorted pair, under a
+uniqueness constraint); re-ingesting the same source finds the same pairs and adds nothing. A pair
+dismissed, or merged and then unmerged, is *kept apart*: ingest never merges or suggests it again.
+A decision checks the pair's status under the node's write lock, so two people deciding the same
+pair at once get one success and one 409. The ingest source is kept as `pair_source`: state nodes
+never carry the `source` property that pruning selects on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
+from kcrm.config import Settings
 from kcrm.errors import KcrmError
+from kcrm.kg.connection import Graph
+from kcrm.statedb import DUPLICATE, SERVICE_LABEL, state_graph
 
 Status = Literal["open", "merged", "dismissed", "unmerged"]
 STATUSES: tuple[str, ...] = ("open", "merged", "dismissed", "unmerged")
 KEPT_APART = ("dismissed", "unmerged")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS possible_duplicates (
-  id TEXT PRIMARY KEY, existing TEXT NOT NULL, incoming TEXT NOT NULL, source TEXT NOT NULL,
-  score REAL NOT NULL, evidence TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
-  decided_at TEXT, decided_by TEXT, UNIQUE (existing, incoming));
-CREATE INDEX IF NOT EXISTS possible_duplicates_status ON possible_duplicates(status);
+FIELDS = "p{.id, .existing, .incoming, source: p.pair_source, .score, .evidence, .status, .created_at, .decided_at, .decided_by}"
+
+ADD = f"""
+UNWIND $rows AS row
+MERGE (p:{SERVICE_LABEL}:{DUPLICATE} {{id: row.id}})
+ON CREATE SET p += row.props, p.status = 'open', p.created_at = $now, p._new = true
+WITH p WHERE p._new
+REMOVE p._new
+RETURN count(p) AS added
 """
+GET = f"MATCH (p:{DUPLICATE} {{id: $id}}) RETURN {FIELDS} AS p"
+LIST = f"""
+MATCH (p:{DUPLICATE})
+WHERE ($status IS NULL OR p.status = $status) AND ($uid IS NULL OR p.existing = $uid OR p.incoming = $uid)
+RETURN {FIELDS} AS p ORDER BY p.score DESC, p.id
+"""
+DECIDE = f"""
+MATCH (p:{DUPLICATE} {{id: $id}})
+SET p._lock = true
+WITH p, p.status IN $expect AS ok, p.status AS was
+REMOVE p._lock
+FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END |
+  SET p.status = $status, p.decided_at = $now, p.decided_by = $by)
+RETURN ok, was, {FIELDS} AS p
+"""
+UNMERGE = f"""
+MERGE (p:{SERVICE_LABEL}:{DUPLICATE} {{id: $id}})
+ON CREATE SET p.existing = $keep, p.incoming = $merged, p.pair_source = '', p.score = 0.0, p.evidence = '{{}}',
+              p.created_at = $now
+SET p.status = 'unmerged', p.decided_at = $now, p.decided_by = $by
+RETURN {FIELDS} AS p
+"""
+KEPT = f"MATCH (p:{DUPLICATE}) WHERE p.status IN $statuses RETURN p.existing AS existing, p.incoming AS incoming"
 
 
 class DuplicateNotFound(KcrmError):
@@ -77,97 +105,68 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _pair(data: dict[str, Any]) -> PossiblePair:
+    # Neo4j stores no maps as properties: the evidence travels as sorted JSON text.
+    return PossiblePair(**{**data, "score": float(data["score"]), "evidence": json.loads(data["evidence"] or "{}")})
+
+
 class DuplicateStore:
-    """The possible-duplicates table; safe to share between threads of one process."""
+    """The possible duplicates in the state store every process shares; safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
 
-    @classmethod
-    def for_data_dir(cls, data_dir: Path) -> DuplicateStore:
-        """The store of a data dir."""
-        return cls(data_dir / "duplicates.sqlite3")
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = sqlite3.connect(self.path, timeout=30)
-            db.row_factory = sqlite3.Row
-            try:
-                with db:
-                    yield db
-            finally:
-                db.close()
-
-    @staticmethod
-    def _row(row: sqlite3.Row) -> PossiblePair:
-        data = dict(row)
-        data["evidence"] = json.loads(data["evidence"])
-        return PossiblePair(**data)
+    @property
+    def graph(self) -> Graph:
+        return state_graph(self.settings)
 
     def add(self, pairs: list[dict[str, Any]]) -> int:
         """Store the run's possible duplicates (`existing`, `incoming`, `source`, `score`, `evidence`); new ones count."""
-        added = 0
-        with self._connect() as db:
-            for pair in pairs:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO possible_duplicates (id, existing, incoming, source, score, evidence, "
-                    "status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)",
-                    (pair_id(pair["existing"], pair["incoming"]), pair["existing"], pair["incoming"], pair["source"],
-                     float(pair["score"]), json.dumps(pair["evidence"], sort_keys=True), _now()))
-                added += cursor.rowcount
-        return added
+        if not pairs:
+            return 0
+        rows, seen = [], set()
+        for pair in pairs:
+            key = pair_id(pair["existing"], pair["incoming"])
+            if key in seen:  # the first of a repeated pair wins, as the SQL INSERT OR IGNORE did
+                continue
+            seen.add(key)
+            rows.append({"id": key, "props": {
+                "existing": pair["existing"], "incoming": pair["incoming"], "pair_source": pair["source"],
+                "score": float(pair["score"]), "evidence": json.dumps(pair["evidence"], sort_keys=True)}})
+        return int(self.graph.write(ADD, rows=rows, now=_now())[0]["added"])
 
     def get(self, pair: str) -> PossiblePair:
         """One pair by id, or DuplicateNotFound."""
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM possible_duplicates WHERE id = ?", (pair,)).fetchone()
-        if row is None:
+        rows = self.graph.read(GET, id=pair)
+        if not rows:
             raise DuplicateNotFound(f"no possible duplicate {pair!r}")
-        return self._row(row)
+        return _pair(rows[0]["p"])
 
     def list(self, status: str | None = "open", uid: str | None = None) -> list[PossiblePair]:
         """Pairs with this status (None: all), optionally only those that involve customer `uid`; best first."""
-        sql, params = "SELECT * FROM possible_duplicates WHERE 1 = 1", []
-        if status is not None:
-            sql, params = sql + " AND status = ?", [status]
-        if uid is not None:
-            sql, params = sql + " AND (existing = ? OR incoming = ?)", [*params, uid, uid]
-        with self._connect() as db:
-            rows = db.execute(sql + " ORDER BY score DESC, id", params).fetchall()
-        return [self._row(r) for r in rows]
+        return [_pair(r["p"]) for r in self.graph.read(LIST, status=status, uid=uid)]
 
     def decide(self, pair: str, status: Status, by: str, expect: tuple[str, ...] = ("open",)) -> PossiblePair:
-        """Record a person's decision; DuplicateDecided when the pair is not in one of the `expect` statuses."""
-        current = self.get(pair)
-        if current.status not in expect:
-            raise DuplicateDecided(f"possible duplicate {pair} is already {current.status}")
-        with self._connect() as db:
-            db.execute("UPDATE possible_duplicates SET status = ?, decided_at = ?, decided_by = ? WHERE id = ?",
-                       (status, _now(), by, pair))
-        return self.get(pair)
+        """Record a person's decision; DuplicateDecided when the pair is not in one of the `expect` statuses.
+
+        The check and the write are one transaction under the node's write lock, so of two
+        concurrent decisions on an open pair exactly one wins.
+        """
+        rows = self.graph.write(DECIDE, id=pair, expect=list(expect), status=status, now=_now(), by=by)
+        if not rows:
+            raise DuplicateNotFound(f"no possible duplicate {pair!r}")
+        if not rows[0]["ok"]:
+            raise DuplicateDecided(f"possible duplicate {pair} is already {rows[0]['was']}")
+        return _pair(rows[0]["p"])
 
     def record_unmerge(self, keep: str, merged: str, by: str) -> PossiblePair:
         """Mark the pair kept apart after an undo, creating it when the merge was automatic (never suggested)."""
-        pair = pair_id(keep, merged)
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO possible_duplicates (id, existing, incoming, source, score, evidence, status, created_at,"
-                " decided_at, decided_by) VALUES (?, ?, ?, '', 0, '{}', 'unmerged', ?, ?, ?) ON CONFLICT (id) DO "
-                "UPDATE SET status = 'unmerged', decided_at = excluded.decided_at, decided_by = excluded.decided_by",
-                (pair, keep, merged, _now(), _now(), by))
-        return self.get(pair)
+        rows = self.graph.write(UNMERGE, id=pair_id(keep, merged), keep=keep, merged=merged, now=_now(), by=by)
+        return _pair(rows[0]["p"])
 
     def kept_apart(self) -> frozenset[tuple[str, str]]:
         """Pairs (in sorted order) a person said are different customers."""
-        with self._connect() as db:
-            rows = db.execute("SELECT existing, incoming FROM possible_duplicates WHERE status IN (?, ?)",
-                              KEPT_APART).fetchall()
+        rows = self.graph.read(KEPT, statuses=list(KEPT_APART))
         return frozenset(tuple(sorted((r["existing"], r["incoming"]))) for r in rows)  # type: ignore[misc]
 
 

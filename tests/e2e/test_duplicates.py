@@ -4,7 +4,6 @@ possible duplicates over HTTP (trimmed by access groups), a person's merge and i
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ from kcrm import workflows
 from kcrm.duplicates.service import unmerge_pair
 from kcrm.duplicates.store import DuplicateStore, pair_id
 from kcrm.ontology.model import load_ontology
+from kcrm.statedb import DUPLICATE
 
 pytestmark = pytest.mark.e2e
 
@@ -24,6 +24,7 @@ CLEANUP = "MATCH (n) WHERE n.uid STARTS WITH 'DUP-' CALL (n) { DETACH DELETE n }
 SNAPSHOT = """
 MATCH (c:Customer) WHERE c.uid IN $uids
 OPTIONAL MATCH (c)-[r]-(o)
+WITH c, r, o ORDER BY type(r), startNode(r) = c, o.uid
 WITH c, collect([type(r), startNode(r) = c, o.uid, properties(r)]) AS rels
 RETURN c.uid AS uid, properties(c) AS props, rels ORDER BY uid
 """
@@ -51,13 +52,18 @@ def write(folder: Path, rows: list[dict]) -> Path:
     return folder
 
 
+FORGET_PAIRS = f"""
+MATCH (p:{DUPLICATE}) WHERE p.existing STARTS WITH $prefix OR p.incoming STARTS WITH $prefix
+DETACH DELETE p
+"""
+
+
 @pytest.fixture(scope="module")
 def ingested(graph, loaded, e2e_settings, tmp_path_factory):
     """The existing customers from one source, then the adversarial newcomers from another."""
     graph.write(CLEANUP)
-    store = DuplicateStore.for_data_dir(e2e_settings.data_dir)
-    with sqlite3.connect(store.path) as db:  # forget decisions of an earlier session on these test customers
-        db.execute("DELETE FROM possible_duplicates WHERE existing LIKE 'DUP-%' OR incoming LIKE 'DUP-%'")
+    store = DuplicateStore(e2e_settings)
+    store.graph.write(FORGET_PAIRS, prefix="DUP-")  # decisions of an earlier session on these test customers
     base = tmp_path_factory.mktemp("dups")
     old = workflows.ingest(e2e_settings, graph, write(base / "crm", records("existing", "dup-crm")), source="dup-crm")
     assert old.ok, old.rejected
@@ -132,7 +138,7 @@ def test_a_merge_by_a_person_is_undone_with_both_customers_as_they_were(ingested
     again = api.post(f"/v1/duplicates/{pair_id(old, new)}/merge")
     assert again.status_code == 409
 
-    store = DuplicateStore.for_data_dir(e2e_settings.data_dir)
+    store = DuplicateStore(e2e_settings)
     unmerge_pair(graph, load_ontology(), store, old, new, "pytest")
     assert graph.read(SNAPSHOT, uids=[old, new]) == before
     assert store.get(pair_id(old, new)).status == "unmerged"
@@ -144,7 +150,7 @@ def test_an_automatic_merge_is_undone_and_stays_apart_on_reingest(ingested, grap
     old, new = f"DUP-OLD-{n}", f"DUP-NEW-{n}"
     kept = graph.read(SNAPSHOT, uids=[old])[0]
     assert kept["props"]["mergedFrom"] == [new]
-    unmerge_pair(graph, load_ontology(), DuplicateStore.for_data_dir(e2e_settings.data_dir), old, new, "pytest")
+    unmerge_pair(graph, load_ontology(), DuplicateStore(e2e_settings), old, new, "pytest")
     both = {r["uid"]: r for r in graph.read(SNAPSHOT, uids=[old, new])}
     assert "mergeLog" not in both[old]["props"] and "mergedFrom" not in both[old]["props"]
     assert {r[2] for r in both[old]["rels"] if r[0] == "RAISED"} == {f"{old}-CASE"}
@@ -167,3 +173,40 @@ def test_a_dismissed_pair_is_not_suggested_again(ingested, api: httpx.Client, gr
     assert not any((p["existing"], p["incoming"]) == (old, new) for p in again.possible)
     listed = api.get("/v1/duplicates", params={"customer": old}).json()
     assert all(d["id"] != pair_id(old, new) for d in listed["duplicates"])
+
+
+def test_the_store_keeps_one_pair_per_unordered_uids_and_one_decision_wins(e2e_settings):
+    """The Neo4j store: an unordered pair is added once, and of concurrent decisions exactly one wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kcrm.duplicates.store import DuplicateDecided, DuplicateNotFound
+
+    store = DuplicateStore(e2e_settings)
+    store.graph.write(FORGET_PAIRS, prefix="DUP-STORE-")
+    pair = {"existing": "DUP-STORE-A", "incoming": "DUP-STORE-B", "source": "s", "score": 91.5,
+            "evidence": {"email": "different", "name": "91.5"}}
+    try:
+        assert store.add([pair]) == 1
+        assert store.add([{**pair, "existing": "DUP-STORE-B", "incoming": "DUP-STORE-A"}, pair]) == 0
+        got = store.get(pair_id("DUP-STORE-B", "DUP-STORE-A"))
+        assert (got.existing, got.source, got.evidence, got.status) == ("DUP-STORE-A", "s", pair["evidence"], "open")
+        assert [p.id for p in store.list("open", uid="DUP-STORE-B")] == [got.id]
+        with ThreadPoolExecutor(4) as pool:
+            outcomes = list(pool.map(lambda i: _try_decide(store, got.id, DuplicateDecided), range(4)))
+        assert sorted(outcomes) == ["decided", "refused", "refused", "refused"]
+        assert store.get(got.id).status == "dismissed"
+        assert ("DUP-STORE-A", "DUP-STORE-B") in store.kept_apart()
+        with pytest.raises(DuplicateNotFound):
+            store.decide("dup-000000000000", "dismissed", "pytest")
+        made = store.record_unmerge("DUP-STORE-C", "DUP-STORE-D", "pytest")
+        assert (made.status, made.source, made.evidence) == ("unmerged", "", {})
+    finally:
+        store.graph.write(FORGET_PAIRS, prefix="DUP-STORE-")
+
+
+def _try_decide(store: DuplicateStore, pair: str, refused: type[Exception]) -> str:
+    try:
+        store.decide(pair, "dismissed", "pytest")
+    except refused:
+        return "refused"
+    return "decided"
