@@ -72,7 +72,7 @@ def test_eval_search_prints_and_writes_figures_for_every_system(scifact_slice: P
         assert all(0.0 <= v <= 1.0 for v in row.values())
         assert printed[system] == pytest.approx([row["ndcg@10"], row["mrr@10"], row["recall@100"]], abs=1e-4)
     assert figures["results"]["hybrid"]["ndcg@10"] > 0 and figures["results"]["bm25"]["ndcg@10"] > 0
-    assert figures["config"]["embedder"].startswith("bilingual-v2(usem3") and figures["config"]["tuned_on"] == "train"
+    assert figures["config"]["embedder"].startswith("language-spaces-v1(usem3") and figures["config"]["tuned_on"] == "train"
     assert not (tmp_path / "data" / "index").exists(), "evaluation must not touch the live index"
 
 

@@ -118,18 +118,23 @@ class Load:
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.batch = 0
 
-    def note(self, kind: str, response: httpx.Response) -> None:
-        self.answers.append((self.phase, kind, response.status_code, response.headers.get("retry-after")))
+    def note(self, phase: str, kind: str, response: httpx.Response) -> None:
+        """An answer, under the phase in which its request was sent (a slow answer may come in the next)."""
+        self.answers.append((phase, kind, response.status_code, response.headers.get("retry-after")))
 
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                self.note("search", self.client.get("/v1/search", params={"q": "printer jams", "k": 3}))
-                self.note("entities", self.client.get("/v1/search", params={"q": "printer", "entities": "true"}))
-                self.note("graph", self.client.get("/v1/entities/FAULT-CASE-1"))
+                phase = self.phase
+                self.note(phase, "search", self.client.get("/v1/search", params={"q": "printer jams", "k": 3}))
+                phase = self.phase
+                self.note(phase, "entities", self.client.get("/v1/search", params={"q": "printer", "entities": "true"}))
+                phase = self.phase
+                self.note(phase, "graph", self.client.get("/v1/entities/FAULT-CASE-1"))
                 files = [("files", (f"customers_{self.batch}.jsonl", customers_file(self.batch), "application/json"))]
+                phase = self.phase
                 response = self.client.post("/v1/ingest", files=files, data={"source": f"fault-{self.batch}"})
-                self.note("ingest", response)
+                self.note(phase, "ingest", response)
                 if response.status_code == 202:
                     self.accepted.append((response.json()["job_id"], self.batch))
                 self.batch += 1

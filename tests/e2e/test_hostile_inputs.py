@@ -206,7 +206,8 @@ def clients(api: httpx.Client, api_url: str, make_key) -> Iterator[Clients]:
 
 def _state(graph, api: httpx.Client) -> dict[str, Any]:
     """What the graph and the index hold: node and relationship counts, and indexed items per type."""
-    counts = graph.read("MATCH (n) WITH count(n) AS nodes OPTIONAL MATCH ()-[r]->() RETURN nodes, count(r) AS rels")[0]
+    counts = graph.read("MATCH (n) WHERE NOT n:KcrmService WITH count(n) AS nodes "
+                        "OPTIONAL MATCH (a)-[r]->() WHERE NOT a:KcrmService RETURN nodes, count(r) AS rels")[0]
     index = {t: api.get("/v1/search", params={"q": f"type:{t}", "k": 1}).json()["total"]
              for t in ("SupportCase", "Document", "Policy", "IndustryRule")}
     return {"nodes": counts["nodes"], "rels": counts["rels"], "index": index}

@@ -41,9 +41,9 @@ def test_public_addresses_pass_and_the_allow_list_opens_named_ones() -> None:
 class Receiver:
     """A loopback HTTP endpoint: answers 200 at once, or drips its status line one byte per `drip_s`."""
 
-    def __init__(self, drip_s: float | None = None) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+    def __init__(self, drip_s: float | None = None, host: str = "127.0.0.1") -> None:
+        self.sock = socket.create_server((host, 0))
+        self.url = f"http://{host}:{self.sock.getsockname()[1]}/hook"
         self.drip_s, self.hits, self.closing = drip_s, 0, False
         threading.Thread(target=self._serve, daemon=True).start()
 
