@@ -103,7 +103,10 @@ class OpenSearchIndex:
 
     def current_index(self) -> str | None:
         """The index the alias points at (None before the first build)."""
-        found = guarded(self.settings, lambda: self.client.indices.get_alias(name=self.alias, ignore=[404]))
+        # local: this node's copy of the cluster state, so no cluster-manager round trip; while a
+        # new manager is being elected (a node killed) a forwarded read would wait and time out.
+        found = guarded(self.settings, lambda: self.client.indices.get_alias(
+            name=self.alias, ignore=[404], params={"local": "true"}))
         names = [name for name in found if name not in ("error", "status")] if isinstance(found, dict) else []
         return names[0] if names else None
 
@@ -133,13 +136,20 @@ class OpenSearchIndex:
         """Write documents; any document the cluster refused is an error (nothing lost silently)."""
         written, errors = guarded(self.settings, lambda: helpers.bulk(
             self.client, self._actions(index, items, chunks, vectors), chunk_size=BULK_CHUNK, raise_on_error=False,
-            max_retries=3, request_timeout=max(60.0, self.settings.opensearch_timeout_s)))
+            max_retries=3, request_timeout=self._write_timeout_s))
         if errors:
             raise IndexNotReady(f"OpenSearch refused {len(errors)} documents in {index}; first: {errors[0]}")
         return int(written)
 
     def refresh(self, index: str) -> None:
-        guarded(self.settings, lambda: self.client.indices.refresh(index=index))
+        """Make written documents searchable; given the write timeout, since a refresh waits out a
+        shard failover after a node is lost."""
+        guarded(self.settings, lambda: self.client.indices.refresh(index=index, request_timeout=self._write_timeout_s))
+
+    @property
+    def _write_timeout_s(self) -> float:
+        """Writes and refreshes may wait out a cluster-manager election (tens of seconds); reads stay short."""
+        return max(60.0, self.settings.opensearch_timeout_s)
 
     def publish(self, name: str) -> None:
         """Make `name` searchable: refresh, wait for its primaries, move the alias atomically, drop the old."""
