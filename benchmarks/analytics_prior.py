@@ -58,7 +58,7 @@ def _mean(values: list[tuple[float, float]]) -> tuple[float, float]:
     return sum(v[0] for v in values) / len(values), sum(v[1] for v in values) / len(values)
 
 
-def forums(weights: list[float], split: str) -> dict[float, tuple[float, float]]:
+def forums(weights: list[float], split: str, limit: int = 0) -> dict[float, tuple[float, float]]:
     """MRR@10 and P@1 of the forum kcrm ranking with each centrality weight."""
     posts, qrels = ee.read_dataset(FORUMS)
     out: dict[float, list[tuple[float, float]]] = defaultdict(list)
@@ -67,6 +67,8 @@ def forums(weights: list[float], split: str) -> dict[float, tuple[float, float]]
         if split == "validation":
             end = ee.split_source(source, posts, qrels, 0.8).cut
             data.queries = [q for q in data.queries if q["at"] < end]
+        if limit:  # a smoke run: the first queries of each source
+            data.queries = data.queries[:limit]
         central = normalised(analyse([Membership(p["author"], p["thread_id"]) for p in data.answers]).centrality)
         rankers = {w: ee.kcrm_ranker(data, replace(ee.FORUM_WEIGHTS, centrality=w), central) for w in weights}
         for query in data.queries:
@@ -76,7 +78,7 @@ def forums(weights: list[float], split: str) -> dict[float, tuple[float, float]]
     return {w: _mean(v) for w, v in out.items()}
 
 
-def sample(weights: list[float], seeds: list[int]) -> dict[float, tuple[float, float]]:
+def sample(weights: list[float], seeds: list[int], limit: int = 0) -> dict[float, tuple[float, float]]:
     """MRR and P@5 on held-out sample cases with each centrality weight."""
     from kcrm import workflows
     from kcrm.config import get_settings
@@ -105,7 +107,8 @@ def sample(weights: list[float], seeds: list[int]) -> dict[float, tuple[float, f
         rows += [Membership(r["employee"], r["ctx"], float(r["n"])) for r in doc_rows]
         central = normalised(analyse(rows, base).centrality)
         profiles = {u: replace(p, activity=float(activity[u]), centrality=central.get(u, 0.0)) for u, p in base.items()}
-        for case in (c for c in cases if c["uid"] in hidden):
+        held = [c for c in cases if c["uid"] in hidden]
+        for case in held[:limit] if limit else held:
             hits = searcher.search(f"{case['title'] or ''} {case['description'] or ''}", k=SEARCH_DEPTH,
                                    types={CASE, DOC})
             raw = {h.uid: h.score for h in hits if h.uid != case["uid"]}
@@ -128,16 +131,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default="0,0.05,0.1,0.2,0.3")
     parser.add_argument("--sample", action="store_true", help="also the held-out sample (loaded graph needed)")
+    parser.add_argument("--limit", type=int, default=0, help="Only the first N queries per source and split (0: all).")
     args = parser.parse_args()
     weights = [float(w) for w in args.weights.split(",")]
     for split in ("validation", "test"):
-        figures = forums(weights, split)
+        figures = forums(weights, split, args.limit)
         for w, (mrr, p1) in figures.items():
             print(f"forums {split:<10} centrality={w:<5} MRR@10 {mrr:.4f} P@1 {p1:.4f} "
                   f"(x{mrr / figures[weights[0]][0]:.3f} MRR vs weight {weights[0]})")
     if args.sample:
         for split, seeds in (("validation", [1, 2, 3]), ("test", [7])):
-            figures = sample(weights, seeds)
+            figures = sample(weights, seeds, args.limit)
             for w, (mrr, p5) in figures.items():
                 print(f"sample {split:<10} centrality={w:<5} MRR {mrr:.4f} P@5 {p5:.4f} "
                       f"(x{mrr / figures[weights[0]][0]:.3f} MRR vs weight {weights[0]})")

@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("var/cache/embeddings"))
     parser.add_argument("--sample", type=Path, default=Path("var/sample"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--pairs", type=int, default=20000, help="Random text pairs for the centring constant.")
+    parser.add_argument("--centre-texts", type=int, default=0, help="Sample texts for the centring constant (0: all).")
     args = parser.parse_args()
     settings = Settings()
     dataset = load_beir(args.data)
@@ -81,7 +83,7 @@ def main() -> None:
                                   key=lambda sf: table[sf[0]]["dev"][sf[1]])
     print(f"chosen on dev: {best_space} + {best_fusion}: dev MRR@10 {table[best_space]['dev'][best_fusion]:.4f}, "
           f"held-out {table[best_space]['held'][best_fusion]:.4f}")
-    centre = chinese_centre(chinese, args.sample)
+    centre = chinese_centre(chinese, args.sample, args.pairs, args.centre_texts)
     print(f"centring constant m (mean bge-zh cosine of random sample pairs): {centre:.3f} "
           f"(default {DEFAULT_CHINESE_CENTRE})")
     if args.json:
@@ -90,12 +92,14 @@ def main() -> None:
                                         indent=2))
 
 
-def chinese_centre(chinese: CachedEmbedder, sample: Path, pairs: int = 20000) -> float:
-    """Mean bge-small-zh cosine between random distinct pairs of the sample's Chinese texts."""
+def chinese_centre(chinese: CachedEmbedder, sample: Path, pairs: int = 20000, limit: int = 0) -> float:
+    """Mean bge-small-zh cosine between random distinct pairs of the sample's Chinese texts
+    (the first `limit` of them when it is not 0)."""
     sys.path.insert(0, str(Path(__file__).parent))
     from embedders import sample_texts
 
     texts = [t for t in sample_texts(sample) if is_chinese(t)]
+    texts = texts[:limit] if limit else texts
     vectors = chinese.embed_passages(texts)
     rng = np.random.default_rng(0)
     a, b = rng.integers(0, len(texts), pairs), rng.integers(0, len(texts), pairs)

@@ -51,21 +51,31 @@ def tickets() -> tuple[list[str], list[str]]:
     return texts, labels
 
 
+def stride(texts: list[str], labels: list[str], limit: int) -> tuple[list[str], list[str]]:
+    """Every k-th text so that `limit` remain (all when limit is 0): a smaller run keeps the mix."""
+    if not limit or limit >= len(texts):
+        return texts, labels
+    step = len(texts) // limit
+    return texts[::step][:limit], labels[::step][:limit]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--limit", type=int, default=0,
+                        help="Only N texts per data set, an even stride through them (0: all).")
     args = parser.parse_args()
     concepts = load_concepts()
     broader = {c.uid: c.broader for c in concepts}
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         generate_sample(Path(tmp))
-        texts, labels = sample_cases(Path(tmp))
+        texts, labels = stride(*sample_cases(Path(tmp)), args.limit)
     started = time.perf_counter()
     figures["sample"] = evaluate(texts, labels, EntityRuler(topic_terms(concepts)), broader=broader)
     figures["sample"]["seconds"] = round(time.perf_counter() - started, 2)
     if TICKETS.is_dir():
-        texts, labels = tickets()
+        texts, labels = stride(*tickets(), args.limit)
         started = time.perf_counter()
         figures["tickets_queue"] = evaluate(texts, labels)
         figures["tickets_queue"]["seconds"] = round(time.perf_counter() - started, 2)

@@ -24,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--type", action="append", help="Item types (default: Document and SupportCase).")
+    parser.add_argument("--limit", type=int, default=0, help="Only the first N topic concepts (0: all).")
     args = parser.parse_args()
     types = set(args.type or ["Document", "SupportCase"])
     search = load_search_service(get_settings())
@@ -35,12 +36,13 @@ def main() -> None:
         while parent:
             descendants[parent].add(c.uid)
             parent = next((p.broader for p in topics if p.uid == parent), None)
-    print(f"types {sorted(types)}, k={args.k}, {len(topics)} topic concepts")
+    queried = topics[:args.limit] if args.limit else topics
+    print(f"types {sorted(types)}, k={args.k}, {len(queried)} topic concepts")
     print(f"{'query language':<16}{'expand':<8}{'reached':>9}{'precision':>11}{'own-lang top1':>15}")
     for lang, other in (("zh", "en"), ("en", "zh")):
         for expand in (False, True):
             reached = correct = foreign = own_top = 0
-            for concept in topics:
+            for concept in queried:
                 query = concept.label_zh if lang == "zh" else concept.label_en
                 filed = {names[u] for u in descendants[concept.uid]}
                 hits = search.page(query, k=args.k, mode="lexical", types=types, expand=expand).hits
@@ -51,8 +53,8 @@ def main() -> None:
                 foreign += len(cross)
                 own_top += bool(hits) and hits[0].language == lang
             precision = correct / foreign if foreign else float("nan")
-            print(f"{lang:<16}{expand!s:<8}{reached:>6}/{len(topics):<2}{precision:>11.2f}"
-                  f"{own_top:>12}/{len(topics)}")
+            print(f"{lang:<16}{expand!s:<8}{reached:>6}/{len(queried):<2}{precision:>11.2f}"
+                  f"{own_top:>12}/{len(queried)}")
 
 
 if __name__ == "__main__":

@@ -38,12 +38,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=Path("../shared/data/expert_finding_forums"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--limit", type=int, default=0, help="Only the first N validation queries per source.")
     args = parser.parse_args()
     posts, qrels = read_dataset(args.dataset)
     cases = []
     for source in sorted({q["source"] for q in qrels}):
         lo, hi = solved_cut(source, qrels, VALIDATION[0]), solved_cut(source, qrels, VALIDATION[1])
-        for query in window_queries(source, posts, qrels, lo, hi):
+        window = window_queries(source, posts, qrels, lo, hi)
+        for query in window[:args.limit] if args.limit else window:
             data = history_before(source, posts, query["at"])
             index = BM25({}, counts={t: term_counts(text) for t, text in data.threads.items()})
             cases.append((query, data, index))

@@ -190,6 +190,8 @@ def measure(cache: Path, queries: int, kind: str | None) -> dict:
 
 def baseline_tree(commit: str) -> Path:
     """Today's implementation as an importable `kcrm` package under var/bench (git archive, once)."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", commit], check=True,
+                            capture_output=True, text=True).stdout.strip()  # a name like HEAD moves; a sha does not
     root = ROOT / "var" / "bench" / f"baseline-{commit}"
     package = root / "pkg" / "kcrm"
     if not package.exists():
