@@ -59,11 +59,43 @@ def _embed_slice(texts: list[str]) -> np.ndarray:
     return _worker_embedder.embed_passages(texts)
 
 
+# One pool per process and embedder configuration. Every reindex, incremental update and eval run
+# asks `make_embedder` for an embedder; a pool each would leave two idle model-holding processes
+# (~0.5 GB each) behind per call, so a server applying ingest jobs would grow until memory ran out.
+_pools: dict[tuple[Any, ...], ProcessPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def pool_key(settings: Settings, workers: int) -> tuple[Any, ...]:
+    """What a worker's model depends on (the embedder settings and the models folder), and the size."""
+    fields = settings.model_dump()
+    return (workers, *sorted((k, str(v)) for k, v in fields.items() if k.startswith("embedder") or k == "models_dir"))
+
+
+def running_pools() -> int:
+    """How many worker pools this process holds (for tests and diagnostics)."""
+    with _pools_lock:
+        return len(_pools)
+
+
+def close_all() -> None:
+    """Stop every pool of this process (at exit; tests)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.shutdown(cancel_futures=True)
+
+
+atexit.register(close_all)
+
+
 class PooledEmbedder:
     """The configured embedder, with large passage batches spread over worker processes.
 
     Vectors are the inner embedder's (same `name`, so indexes stay compatible); only where they
-    are computed changes. The pool starts on the first large batch and lives until the process ends.
+    are computed changes. The pool starts on the first large batch and is shared by every
+    PooledEmbedder of the same configuration in this process until `close` or the process ends.
     """
 
     def __init__(self, inner: Embedder, worker_settings: Settings, workers: int) -> None:
@@ -74,28 +106,33 @@ class PooledEmbedder:
         self.dim = inner.dim
         self.workers = workers
         self._settings = worker_settings
-        self._pool: ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
+        self._key = pool_key(worker_settings, workers)
+
+    @property
+    def _pool(self) -> ProcessPoolExecutor | None:
+        with _pools_lock:
+            return _pools.get(self._key)
 
     def _executor(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
+        with _pools_lock:
+            pool = _pools.get(self._key)
+            if pool is None:
                 started = time.perf_counter()
                 # spawn, not fork: forking a process whose onnxruntime/BLAS threads are running can hang.
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_init_worker, initargs=(self._settings,))
-                list(self._pool.map(_embed_slice, [["warm-up"]] * self.workers))
-                atexit.register(self.close)
+                pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=_init_worker, initargs=(self._settings,))
+                list(pool.map(_embed_slice, [["warm-up"]] * self.workers))
+                _pools[self._key] = pool
                 log.info("started %d embedding worker processes in %.1f s", self.workers,
                          time.perf_counter() - started)
-            return self._pool
+            return pool
 
     def close(self) -> None:
-        """Stop the worker processes (they are started again if needed)."""
-        with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(cancel_futures=True)
-                self._pool = None
+        """Stop the worker processes of this configuration (they are started again if needed)."""
+        with _pools_lock:
+            pool = _pools.pop(self._key, None)
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Queries: always in-process (latency matters more than throughput)."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kcrm.config import Settings
-from kcrm.search.embed_pool import MIN_POOLED, PooledEmbedder
+from kcrm.search.embed_pool import MIN_POOLED, PooledEmbedder, running_pools
 from kcrm.search.embedder import HashingEmbedder, bulk_workers, make_embedder
 
 
@@ -35,3 +35,20 @@ def test_one_worker_is_no_pool() -> None:
     assert bulk_workers(Settings(embed_workers=3)) == 3
     assert bulk_workers(Settings()) >= 1
     assert isinstance(make_embedder(Settings(embedder="hashing", embed_workers=2)), HashingEmbedder)
+
+
+def test_embedders_of_one_configuration_share_one_pool() -> None:
+    """Each reindex or incremental update makes an embedder; they must not each leave a pool behind."""
+    texts = [f"text {i}" for i in range(2 * MIN_POOLED)]
+    first = PooledEmbedder(HashingEmbedder(), Settings(embedder="hashing"), workers=2)
+    second = PooledEmbedder(HashingEmbedder(), Settings(embedder="hashing"), workers=2)
+    try:
+        before = running_pools()
+        first.embed_passages(texts)
+        second.embed_passages(texts)
+        assert running_pools() == before + 1 and first._pool is second._pool
+        pids = {p.pid for p in first._pool._processes.values()}  # type: ignore[union-attr]
+        assert len(pids) == 2
+    finally:
+        first.close()
+    assert second._pool is None
