@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,36 +45,36 @@ DONE_STATUSES = ["resolved", "closed"]
 KINDS = ("topic", "product", "customer")
 KIND_LABEL = {"topic": TOPIC, "product": PRODUCT, "customer": CUSTOMER}
 OWNERSHIP = "OWNS"  # the evidence type of an ownership edge (its item is the owned subject itself)
-MAX_TAXONOMY_DEPTH = 6
 
-# One row per (subject, employee, evidence item). Topics roll up: a case filed under a leaf counts
-# for each broader topic too. Every node read is trimmed by `visible` ($groups null: no trimming).
-EVIDENCE_QUERY = f"""
+# One row per evidence item with everyone it is evidence for and the subjects it is about (topics as
+# filed; `ancestors` rolls them up to every broader topic in Python, which is far cheaper than a
+# variable-length match per item). Every node read is trimmed by `visible` ($groups null: no trimming).
+ITEMS_QUERY = f"""
 MATCH (c:{CASE})-[:{RESOLVED_BY}]->(e:{EMPLOYEE})
 WHERE c.status IN $done AND {visible('c')} AND {visible('e')}
-CALL (c) {{
-  MATCH (c)-[:{HAS_TOPIC}]->(:{TOPIC})-[:{BROADER}*0..{MAX_TAXONOMY_DEPTH}]->(t:{TOPIC})
-  RETURN DISTINCT 'topic' AS kind, t.uid AS subject, t.name AS name
-  UNION
-  MATCH (c)-[:{ABOUT_PRODUCT}]->(p:{PRODUCT}) WHERE {visible('p')} RETURN 'product' AS kind, p.uid AS subject, p.name AS name
-  UNION
-  MATCH (x:{CUSTOMER})-[:{RAISED}]->(c) WHERE {visible('x')} RETURN 'customer' AS kind, x.uid AS subject, x.name AS name
-}}
-RETURN kind, subject, name, e.uid AS employee, '{CASE}' AS type, c.uid AS item, c.title AS title,
-       coalesce(c.closedAt, c.openedAt) AS at
+WITH c, collect(DISTINCT e.uid) AS employees
+RETURN '{CASE}' AS type, c.uid AS item, c.title AS title, toString(coalesce(c.closedAt, c.openedAt)) AS at, employees,
+       COLLECT {{ MATCH (c)-[:{HAS_TOPIC}]->(t:{TOPIC}) RETURN t.uid }} AS topics,
+       COLLECT {{ MATCH (c)-[:{ABOUT_PRODUCT}]->(p:{PRODUCT}) WHERE {visible('p')} RETURN [p.uid, p.name] }} AS products,
+       COLLECT {{ MATCH (x:{CUSTOMER})-[:{RAISED}]->(c) WHERE {visible('x')} RETURN [x.uid, x.name] }} AS customers
 UNION ALL
 MATCH (e:{EMPLOYEE})-[:{AUTHORED}]->(d:{DOC}) WHERE {visible('d')} AND {visible('e')}
-CALL (d) {{
-  MATCH (d)-[:{HAS_TOPIC}]->(:{TOPIC})-[:{BROADER}*0..{MAX_TAXONOMY_DEPTH}]->(t:{TOPIC})
-  RETURN DISTINCT 'topic' AS kind, t.uid AS subject, t.name AS name
-  UNION
-  MATCH (d)-[:{ABOUT_PRODUCT}]->(p:{PRODUCT}) WHERE {visible('p')} RETURN 'product' AS kind, p.uid AS subject, p.name AS name
-}}
-RETURN kind, subject, name, e.uid AS employee, '{DOC}' AS type, d.uid AS item, d.title AS title, d.publishedAt AS at
+WITH d, collect(DISTINCT e.uid) AS employees
+RETURN '{DOC}' AS type, d.uid AS item, d.title AS title, toString(d.publishedAt) AS at, employees,
+       COLLECT {{ MATCH (d)-[:{HAS_TOPIC}]->(t:{TOPIC}) RETURN t.uid }} AS topics,
+       COLLECT {{ MATCH (d)-[:{ABOUT_PRODUCT}]->(p:{PRODUCT}) WHERE {visible('p')} RETURN [p.uid, p.name] }} AS products,
+       [] AS customers
 UNION ALL
 MATCH (e:{EMPLOYEE})-[:{OWNS}]->(x) WHERE (x:{PRODUCT} OR x:{CUSTOMER}) AND {visible('x')} AND {visible('e')}
-RETURN CASE WHEN x:{PRODUCT} THEN 'product' ELSE 'customer' END AS kind, x.uid AS subject, x.name AS name,
-       e.uid AS employee, '{OWNERSHIP}' AS type, x.uid AS item, null AS title, null AS at
+WITH x, collect(DISTINCT e.uid) AS employees
+RETURN '{OWNERSHIP}' AS type, x.uid AS item, null AS title, null AS at, employees, [] AS topics,
+       CASE WHEN x:{PRODUCT} THEN [[x.uid, x.name]] ELSE [] END AS products,
+       CASE WHEN x:{CUSTOMER} THEN [[x.uid, x.name]] ELSE [] END AS customers
+"""
+
+TOPICS_QUERY = f"""
+MATCH (t:{TOPIC}) OPTIONAL MATCH (t)-[:{BROADER}]->(p:{TOPIC})
+RETURN t.uid AS uid, t.name AS name, collect(p.uid) AS broader
 """
 
 # The same rows for one customer (the customer 360's "who knows this customer").
@@ -188,11 +188,13 @@ def concentrations(rows: Iterable[Evidence], people: dict[str, dict[str, Any]] |
     items: dict[tuple[str, str], set[str]] = defaultdict(set)
     held: dict[tuple[str, str], dict[str, list[Evidence]]] = defaultdict(lambda: defaultdict(list))
     names: dict[tuple[str, str], str] = {}
+    seen: set[tuple[str, str, str, str, str]] = set()
     for ev in rows:
         key = (ev.kind, ev.subject)
         names.setdefault(key, ev.name or "")
         items[key].add(f"{ev.type}:{ev.item}")
-        if all(e.item != ev.item or e.type != ev.type for e in held[key][ev.employee]):
+        if (*key, ev.employee, ev.type, ev.item) not in seen:
+            seen.add((*key, ev.employee, ev.type, ev.item))
             held[key][ev.employee].append(ev)
     out = []
     for key, subject_items in items.items():
@@ -218,6 +220,41 @@ def sole_subjects(found: Iterable[Concentration], employee: str) -> list[Concent
                   key=lambda c: (-c.evidence, c.kind, c.uid))
 
 
+def ancestors(broader: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """Each topic with itself and every broader topic (cycles are harmless), so evidence rolls up."""
+    out: dict[str, list[str]] = {}
+    for uid in broader:
+        seen: list[str] = []
+        stack = [uid]
+        while stack:
+            node = stack.pop()
+            if node not in seen:
+                seen.append(node)
+                stack.extend(broader.get(node, ()))
+        out[uid] = seen
+    return out
+
+
+def expand(rows: Iterable[Mapping[str, Any]], up: Mapping[str, list[str]], topic_names: Mapping[str, str]
+           ) -> list[Evidence]:
+    """Item rows (item, employees, topics, products, customers) as one Evidence per subject and employee."""
+    out = []
+    for row in rows:
+        subjects: dict[tuple[str, str], str] = {}
+        for topic in row["topics"]:
+            for uid in up.get(topic, [topic]):
+                subjects[("topic", uid)] = topic_names.get(uid, "")
+        for kind in ("product", "customer"):
+            for uid, name in row[f"{kind}s"]:
+                subjects[(kind, uid)] = name or ""
+        at = None if row.get("at") is None else str(row["at"])
+        for (kind, uid), name in subjects.items():
+            for employee in row["employees"]:
+                out.append(Evidence(kind=kind, subject=uid, employee=employee, type=row["type"], item=row["item"],
+                                    title=row.get("title") or "", at=at, name=name))
+    return out
+
+
 def _evidence(row: dict[str, Any]) -> Evidence:
     return Evidence(kind=row["kind"], subject=row["subject"], employee=row["employee"], type=row["type"],
                     item=row["item"], title=row.get("title") or "", at=None if row.get("at") is None else str(row["at"]),
@@ -237,9 +274,11 @@ class KnowledgeRisk:
         return {r["uid"]: r for r in self.graph.read(EMPLOYEES_QUERY, groups=self.groups)}
 
     def evidence(self) -> list[Evidence]:
-        """Every evidence row the caller may see."""
-        rows = self.graph.read(EVIDENCE_QUERY, done=DONE_STATUSES, groups=self.groups)
-        return [_evidence(r) for r in rows if r["subject"] and r["employee"]]
+        """Every evidence row the caller may see, topics rolled up to their broader topics."""
+        topics = self.graph.read(TOPICS_QUERY)
+        up = ancestors({r["uid"]: r["broader"] for r in topics})
+        rows = self.graph.read(ITEMS_QUERY, done=DONE_STATUSES, groups=self.groups)
+        return expand(rows, up, {r["uid"]: r["name"] or "" for r in topics})
 
     def concentrations(self, kinds: Iterable[str] = KINDS, evidence_per_person: int = 3) -> list[Concentration]:
         """Concentration of every subject of `kinds` that has evidence, riskiest first."""

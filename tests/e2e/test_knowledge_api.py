@@ -263,3 +263,28 @@ def test_knowledge_map_does_not_leak(api: httpx.Client, keys, world) -> None:
     # KR-CASE-10 is public (it counts); the one who resolved it is restricted (not a person shown)
     assert (nodes["kr-shared"]["resolved_cases"], nodes["kr-shared"]["people"]) == (4, 2)
     assert body["roots"][0]["resolved_cases"] == 8
+
+
+def test_sample_key_account_cases_neither_count_nor_show_without_the_group(api_url: str, make_key, graph) -> None:
+    """On the sample itself: a public customer whose cases are for the key-account team only."""
+    row = graph.read("MATCH (c:Customer)-[:RAISED]->(k:SupportCase)-[:RESOLVED_BY]->(:Employee) "
+                     "WHERE c.accessGroups IS NULL AND 'key-accounts' IN k.accessGroups "
+                     "AND k.status IN ['resolved', 'closed'] "
+                     "RETURN c.uid AS uid, collect(DISTINCT k.uid) AS cases ORDER BY size(cases) DESC, uid LIMIT 1")[0]
+    owners = graph.read("MATCH (e:Employee)-[:OWNS]->(:Customer {uid: $uid}) RETURN count(e) AS n", uid=row["uid"])[0]["n"]
+    headers = {name: {"Authorization": f"Bearer {make_key(roles=('analyst', 'agent'), groups=groups, name=name)}"}
+               for name, groups in (("kr-outsider", ()), ("kr-key-team", ("key-accounts",)))}
+    with httpx.Client(base_url=api_url, headers=headers["kr-outsider"], timeout=120) as outsider, \
+            httpx.Client(base_url=api_url, headers=headers["kr-key-team"], timeout=120) as team:
+        inside = ok(team.get(f"/v1/customers/{row['uid']}/360"))["knowledge"]
+        outside = ok(outsider.get(f"/v1/customers/{row['uid']}/360"))["knowledge"]
+        assert inside["evidence"] - outside["evidence"] == len(row["cases"])
+        assert outside["evidence"] >= owners
+        assert not any(uid in json.dumps(outside) for uid in row["cases"])
+        risky = ok(outsider.get("/v1/analytics/knowledge-risk", params={"kind": "customer", "k": 1000, "evidence": 20}))
+        assert not any(uid in json.dumps(risky) for uid in row["cases"])
+        mine = subject(risky, row["uid"])
+        assert mine is None or mine["evidence"] == outside["evidence"]
+        theirs = subject(ok(team.get("/v1/analytics/knowledge-risk",
+                                     params={"kind": "customer", "k": 1000})), row["uid"])
+        assert theirs["evidence"] == inside["evidence"]

@@ -72,3 +72,17 @@ def test_sole_subjects_of_a_leaver() -> None:
 def test_names_and_teams_come_from_the_people_table() -> None:
     (found,) = concentrations([ev("t", "EMP-1", "C1")], {"EMP-1": {"name": "Ann", "team": "Billing"}})
     assert (found.people[0].name, found.people[0].team) == ("Ann", "Billing")
+
+
+def test_items_expand_to_every_subject_with_topics_rolled_up() -> None:
+    from kcrm.kg.knowledge_risk import ancestors, expand
+
+    up = ancestors({"leaf": ["mid"], "mid": ["top"], "top": [], "loop": ["loop"]})
+    assert up["leaf"] == ["leaf", "mid", "top"] and up["loop"] == ["loop"]
+    rows = [{"type": "SupportCase", "item": "C1", "title": "t", "at": "2026-01-01", "employees": ["E1", "E2"],
+             "topics": ["leaf"], "products": [["P1", "Widget"]], "customers": [["X1", "Acme"]]}]
+    found = expand(rows, up, {"top": "Top"})
+    assert {(e.kind, e.subject, e.employee) for e in found} == {
+        (k, s, e) for k, s in (("topic", "leaf"), ("topic", "mid"), ("topic", "top"), ("product", "P1"),
+                               ("customer", "X1")) for e in ("E1", "E2")}
+    assert {e.name for e in found if e.subject in ("top", "P1", "X1")} == {"Top", "Widget", "Acme"}
