@@ -193,7 +193,7 @@ def build_node(concept: Concept, topics: set[str], docs: Mapping[str, list[Item]
             count[person] += 1
             if item.at and item.at[:10] > latest.get(person, ""):
                 latest[person] = item.at[:10]
-    since = (as_of - timedelta(days=active_days)).isoformat()
+    since = (as_of - min(timedelta(days=active_days), as_of - date.min)).isoformat()
     active = {p for p, day in latest.items() if day >= since}
     dates = sorted(d.at[:10] for d in doc_items.values() if d.at)
     newest = dates[-1] if dates else None

@@ -92,8 +92,8 @@ def knowledge_map(
     principal: Annotated[Principal, Depends(get_principal)],
     root: Annotated[str | None, Query(max_length=200, description="A Topic uid; the whole taxonomy when absent.",
                                       examples=["topic-billing"])] = None,
-    as_of: Annotated[date | None, Query(description="Ages and activity are measured at this date (default "
-                                                    "today, UTC).")] = None,
+    as_of: Annotated[date | None, Query(ge=date(1900, 1, 1), description="Ages and activity are measured at this "
+                                                                         "date (default today, UTC).")] = None,
     active_days: Annotated[int, Query(ge=1, le=3650, description="An expert is active with evidence this "
                                                                  "recent.")] = ACTIVE_DAYS,
     min_cases: Annotated[int, Query(ge=1, le=10000, description="Resolved cases that make a topic with no "

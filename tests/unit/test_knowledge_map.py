@@ -89,3 +89,8 @@ def test_gap_counts_and_root_choice() -> None:
 def test_a_topic_with_nothing_has_no_active_expert() -> None:
     result = build_map([Concept("x", "X", "X")], {}, {}, {}, {}, AS_OF)
     assert result.roots[0].gaps == ["no_active_expert"] and result.roots[0].documents == 0
+
+
+def test_the_earliest_date_does_not_overflow() -> None:
+    result = build_map(CONCEPTS, DOCS, CASES, RELEASES, {}, date.min, active_days=3650)
+    assert result.topics == 4
