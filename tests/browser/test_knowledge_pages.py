@@ -66,3 +66,17 @@ def test_customer_360_says_who_knows_the_customer(signed_in, api, api_url) -> No
     knowledge = api.get(f"/v1/customers/{customer['uid']}/360").json()["knowledge"]
     names = page.locator("#customer-knowledge li a").all_inner_texts()
     assert names == [p["name"] for p in knowledge["people"]][:10] and names
+
+
+def test_an_agent_sees_the_role_problem_and_stays_signed_in(page, api_url, make_key) -> None:
+    from tests.browser.conftest import sign_in
+
+    sign_in(page, api_url, make_key(roles=("agent",), name="kr-browser-agent"))
+    page.goto(f"{api_url}/#/knowledge-risk")
+    settled(page)
+    expect(page.locator("#error")).to_contain_text("403")
+    expect(page.locator("#error")).to_contain_text("analyst")
+    assert page.evaluate("sessionStorage.getItem('kcrm.apiKey')"), "a 403 must not sign the person out"
+    page.locator("#nav-map").click()
+    settled(page)
+    expect(page.locator("#map-table tbody tr").first).to_be_visible()
