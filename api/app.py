@@ -26,6 +26,8 @@ from kcrm.api.routes import (
     health,
     ingest,
     insights,
+    knowledge_map,
+    knowledge_risk,
     privacy,
     readiness,
     search,
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(campaigns.router)
     app.include_router(readiness.router)
     app.include_router(duplicates.router)
+    app.include_router(knowledge_risk.router)
+    app.include_router(knowledge_map.router)
     for module in (experts, customers, entities, assist):
         app.include_router(module.router)
     install_web(app)

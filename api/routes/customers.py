@@ -12,9 +12,11 @@ from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
+from kcrm.api.routes.knowledge_risk import ConcentrationOut, concentration_out
 from kcrm.api.state import ServiceState
 from kcrm.kg.customer360 import customer_360
 from kcrm.kg.field_access import reads_mined
+from kcrm.kg.knowledge_risk import KnowledgeRisk
 
 router = APIRouter(prefix="/v1", tags=["customers"],
                    dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])
@@ -42,6 +44,10 @@ class Customer360Response(BaseModel):
         None, description="The segment `kcrm mine` put the customer in (null before mining, and for a key without "
         "the analyst role, whose `profile` also lacks the mined figures: docs/security.md); the declared one is "
         "`segment`.", examples=[{"uid": "SEG-MINED-3", "name": "Recently active, frequent buyers"}])
+    knowledge: ConcentrationOut | None = Field(
+        None, description="Who knows this customer: everyone who resolved its cases or owns the account, with "
+        "their share of that evidence and how many would have to leave before nobody knows it "
+        "(GET /v1/analytics/knowledge-risk, trimmed the same way).")
 
 
 @router.get(
@@ -56,4 +62,5 @@ def customer_view(
 ) -> Customer360Response:
     view = customer_360(state.graph, uid, cases=cases, groups=principal.visible_groups(),
                         mined=reads_mined(principal))
-    return Customer360Response(**dataclasses.asdict(view))
+    knowledge = KnowledgeRisk(state.graph, groups=principal.visible_groups()).customer(uid)
+    return Customer360Response(**dataclasses.asdict(view), knowledge=concentration_out(knowledge))

@@ -16,7 +16,9 @@ export class ApiError extends Error {
     this.status = status;
     this.problem = problem;
   }
-  get unauthorized() { return this.status === 401 || this.status === 403; }
+  // 401 only: a 403 is a valid key without the role a page needs (an agent opening the analyst-only
+  // knowledge-risk page): shown as a problem on that page, not a reason to sign the person out.
+  get unauthorized() { return this.status === 401; }
 }
 
 let pending = 0;
@@ -31,7 +33,7 @@ function busy(delta) {
 }
 
 let unauthorizedHandler = () => {};
-/** What to do when the server rejects the key (401 or 403). */
+/** What to do when the server rejects the key (401). */
 export function onUnauthorized(handler) { unauthorizedHandler = handler; }
 
 async function problemOf(response) {

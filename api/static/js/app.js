@@ -7,10 +7,12 @@ import { caseView } from "./case.js";
 import { expertsView } from "./experts.js";
 import { customerView } from "./customer.js";
 import { entityView } from "./entity.js";
+import { knowledgeMapView, knowledgeRiskView } from "./knowledge.js";
 
 const $ = (id) => document.getElementById(id);
 const ROUTES = { "": searchView, search: searchView, case: caseView, experts: expertsView,
-                 customer: customerView, entity: entityView };
+                 customer: customerView, entity: entityView,
+                 "knowledge-map": knowledgeMapView, "knowledge-risk": knowledgeRiskView };
 
 let generation = 0;
 let signInMessage = "";
@@ -34,6 +36,8 @@ function applyLanguage() {
   $("search-submit").textContent = t("search.submit");
   $("nav-search").textContent = t("nav.search");
   $("nav-experts").textContent = t("nav.experts");
+  $("nav-map").textContent = t("nav.map");
+  $("nav-risk").textContent = t("nav.risk");
   $("sign-out").textContent = t("signout");
   const toggle = $("lang-toggle");
   toggle.textContent = t("lang.toggle");

@@ -3,6 +3,7 @@ import { call } from "./api.js";
 import { getLang, t } from "./i18n.js";
 import { entityHref, formatNumber, h, mount } from "./dom.js";
 import { neighbourhoodSvg } from "./graph.js";
+import { whoKnowsCard } from "./knowledge.js";
 
 const PROFILE_FIELDS = ["nameZh", "industry", "country", "city", "language", "email", "phone", "customerSince",
                         "valueTier", "churnRiskLevel"];
@@ -43,6 +44,7 @@ export async function customerView(main, route, ctx) {
         h("a", { href: entityHref(e.uid, "Employee") }, e.name), h("span", { class: "muted" }, ` · ${e.team || ""} ${e.jobTitle || ""}`)]),
       listCard("customer-experts", t("customer.experts"), view.experts, (e) => [
         h("a", { href: entityHref(e.uid, "Employee") }, e.name), h("span", { class: "muted" }, ` · ${e.team || ""} · ${(e.topics || []).join(", ")}`)]),
+      whoKnowsCard(view.knowledge),
       listCard("recent-topics", t("customer.topics"), view.recent_topics, (topic) => [topic]),
       duplicateCard(view.uid, dups.duplicates || [], () => customerView(main, route, ctx)))));
 }
