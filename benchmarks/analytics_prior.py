@@ -68,7 +68,7 @@ def forums(weights: list[float], split: str) -> dict[float, tuple[float, float]]
             end = ee.split_source(source, posts, qrels, 0.8).cut
             data.queries = [q for q in data.queries if q["at"] < end]
         central = normalised(analyse([Membership(p["author"], p["thread_id"]) for p in data.answers]).centrality)
-        rankers = {w: ee.kcrm_ranker(data, replace(ee.FORUM_WEIGHTS, centrality=w), central) for w in weights}
+        rankers = {w: ee.kcrm_ranker(data, replace(ee.PREVIOUS_WEIGHTS, centrality=w), central) for w in weights}
         for query in data.queries:
             for w, ranker in rankers.items():
                 order = ranker(query)
