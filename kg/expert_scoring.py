@@ -54,8 +54,8 @@ class Weights:
 
 # The weights fitted on the public forums' validation window (`benchmarks/expert_tuning.py`: queries
 # between the 40% and 80% cuts of each forum's solved questions, never the test questions after it).
-FORUM_WEIGHTS = Weights(relevance_temperature=0.1, half_life_days=30.0, skill=0.0, skill_hop_decay=0.5,
-                        ownership=0.0, load_penalty=0.0, prior=1.0, combination="product", text_exponent=0.25,
+FORUM_WEIGHTS = Weights(relevance_temperature=0.2, half_life_days=30.0, skill=0.0, skill_hop_decay=0.5,
+                        ownership=0.0, load_penalty=0.0, prior=1.0, combination="product", text_exponent=1.0,
                         prior_half_life_days=7.0)
 PRESETS: dict[str, Weights] = {"sample": Weights(), "forums": FORUM_WEIGHTS}
 
