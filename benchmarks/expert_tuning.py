@@ -8,6 +8,7 @@ half-lives) is scored by the mean MRR@10 of the two; the best becomes
 `kcrm.kg.expert_scoring.FORUM_WEIGHTS`, which `kcrm eval experts` then reports on the test questions.
 
     .venv/bin/python benchmarks/expert_tuning.py [--dataset ../shared/data/expert_finding_forums] [--json FILE]
+        [--no-grid]  (only FORUM_WEIGHTS, its ablations and the ranking before issue 19)
 """
 
 from __future__ import annotations
@@ -69,11 +70,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=Path("../shared/data/expert_finding_forums"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-grid", action="store_true", help="Score the chosen weights and ablations only.")
     args = parser.parse_args()
     posts, qrels = read_dataset(args.dataset)
     cases = validation_cases(posts, qrels)
+    ablations = {name: (mrr(cases["rolling"], w), mrr(cases["fixed"], w)) for name, w in
+                 (("text alone", replace(FORUM_WEIGHTS, prior=0.0)),
+                  ("activity alone", replace(FORUM_WEIGHTS, text_exponent=0.0)))}
+    for name, (rolling, fixed) in ablations.items():
+        print(f"ablation {name}: rolling {rolling:.4f} fixed {fixed:.4f}")
     results = []
-    for values in itertools.product(*GRID.values()):
+    for values in itertools.product(*GRID.values()) if not args.no_grid else ():
         chosen = dict(zip(GRID, values))
         for with_answers in (True, False):
             weights = replace(FORUM_WEIGHTS, **chosen)
@@ -90,7 +97,7 @@ def main() -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"queries": {k: len(v) for k, v in cases.items()},
-                                         "current": current, "before": before,
+                                         "current": current, "before": before, "ablations": ablations,
                                          "current_weights": asdict(FORUM_WEIGHTS),
                                          "ranked": [{"mean": m, "rolling": r, "fixed": f, **w}
                                                     for m, r, f, w in results]}, indent=2))
