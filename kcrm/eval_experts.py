@@ -56,10 +56,6 @@ PREVIOUS_WEIGHTS = Weights(relevance_temperature=0.2, half_life_days=90.0, skill
 RETRIEVED_THREADS = 100
 # ... and its rolling-protocol variant: a 30-day half-life, a flatter softmax, forum skill as standing.
 PREVIOUS_ROLLING_WEIGHTS = replace(PREVIOUS_WEIGHTS, half_life_days=30.0, relevance_temperature=0.5)
-# The ablations of kcrm's ranking: the text evidence alone (prior exponent 0) and the activity prior
-# alone (evidence exponent 0), everything else as fitted.
-TEXT_ALONE = replace(FORUM_WEIGHTS, prior=0.0)
-ACTIVITY_ALONE = replace(FORUM_WEIGHTS, text_exponent=0.0)
 
 
 def tokenize(text: str) -> list[str]:
@@ -342,8 +338,9 @@ def window_queries(source: str, posts: list[dict[str, Any]], qrels: list[dict[st
 
 def rankers_for(data: SplitData, rolling: bool, weights: Weights = FORUM_WEIGHTS
                 ) -> dict[str, Callable[[dict[str, Any]], list[str]]]:
-    """Every ranking the report compares, for one history: kcrm, its ablations, kcrm before issue 19
-    (with the weights its protocol had chosen) and the baselines. One BM25 index serves kcrm's rows."""
+    """Every ranking the report compares, for one history: kcrm, its ablations (the text evidence alone:
+    prior exponent 0; the activity prior alone: evidence exponent 0), kcrm before issue 19 (with the
+    weights its protocol had chosen) and the baselines. One BM25 index serves kcrm's rows."""
     index = data.index(with_answers=True)
     previous = kcrm_ranker(data, PREVIOUS_ROLLING_WEIGHTS if rolling else PREVIOUS_WEIGHTS, standing=rolling,
                            with_answers=False)
@@ -356,22 +353,15 @@ def rankers_for(data: SplitData, rolling: bool, weights: Weights = FORUM_WEIGHTS
 
 
 def rolling_scores(source: str, posts: list[dict[str, Any]], queries: list[dict[str, Any]],
-                   weights: Weights = FORUM_WEIGHTS, progress: bool = False, only: Iterable[str] | None = None
-                   ) -> dict[str, list[tuple[float, float]]]:
+                   weights: Weights = FORUM_WEIGHTS, progress: bool = False) -> dict[str, list[tuple[float, float]]]:
     """(RR@10, P@1) per ranking and query, each query answered from everything posted before it.
 
-    `ceiling` scores 1 when the expert had answered before (no ranking can find anyone else);
-    `only` keeps the named rankings (the tuning script needs kcrm's alone).
+    `ceiling` scores 1 when the expert had answered before (no ranking can find anyone else).
     """
     per: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    keep = set(only) if only is not None else None
     for query in tqdm(queries, desc=f"rolling {source}", disable=not progress):
         data = history_before(source, posts, query["at"])
-        rankers = rankers_for(data, rolling=True, weights=weights) if keep is None else {
-            "kcrm": kcrm_ranker(data, weights)}
-        for name, ranker in rankers.items():
-            if keep is not None and name not in keep:
-                continue
+        for name, ranker in rankers_for(data, rolling=True, weights=weights).items():
             ranking = ranker(query)
             per[name].append((reciprocal_rank(ranking, query["expert"]), precision_at(ranking, query["expert"], 1)))
         seen = float(any(p["author"] == query["expert"] for p in data.answers))
