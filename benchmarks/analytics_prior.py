@@ -70,7 +70,7 @@ def forums(weights: list[float], split: str, limit: int = 0) -> dict[float, tupl
         if limit:  # a smoke run: the first queries of each source
             data.queries = data.queries[:limit]
         central = normalised(analyse([Membership(p["author"], p["thread_id"]) for p in data.answers]).centrality)
-        rankers = {w: ee.kcrm_ranker(data, replace(ee.FORUM_WEIGHTS, centrality=w), central) for w in weights}
+        rankers = {w: ee.kcrm_ranker(data, replace(ee.PREVIOUS_WEIGHTS, centrality=w), central) for w in weights}
         for query in data.queries:
             for w, ranker in rankers.items():
                 order = ranker(query)

@@ -7,7 +7,10 @@ same machine load: the before/after of caching in one run.
 Uses the configured settings (KCRM_DATA_DIR, KCRM_NEO4J_BOLT_PORT, NEO4J_URI...): load the sample
 and `kcrm reindex` first. Baselines measured in the same process:
 - Customer 360 vs a single-node lookup of the same customer (one round trip that does nothing);
-- case assist and expert finding vs the search call they start from.
+- case assist and expert finding vs the search call they start from;
+- expert finding with the forum ranking (KCRM_EXPERT_RANKING=forums: recency-weighted activity
+  prior times text evidence) vs the sample ranking it replaces there (the ranking before issue 19),
+  calls interleaved, cache on and cache off.
 
     .venv/bin/python benchmarks/graph_answers.py [--n 100] [--json var/bench/graph_answers.json]
 """
@@ -26,6 +29,7 @@ from kcrm.config import get_settings
 from kcrm.kg import static_cache
 from kcrm.kg.case_assist import CaseAssistant
 from kcrm.kg.customer360 import customer_360
+from kcrm.kg.expert_scoring import Weights, preset
 from kcrm.kg.experts import ExpertFinder, ExpertQuery
 from kcrm.search.service import load_search_service
 
@@ -63,6 +67,25 @@ def timed_pair(fn: Callable[[], object], n: int) -> tuple[dict[str, float], dict
                   "p99_ms": round(sorted(s)[min(n - 1, int(n * 0.99))], 2)} for s in (on, off))
 
 
+def timed_interleaved(fns: dict[str, Callable[[], object]], n: int, cache: bool = True
+                      ) -> dict[str, dict[str, float]]:
+    """p50/p99 of each function, called in turn so that all see the same load (static cache on or off)."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(n):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            if cache:
+                fn()
+            else:
+                with static_cache.disabled():
+                    fn()
+            samples[name].append((time.perf_counter() - start) * 1000)
+    return {name: {"p50_ms": round(statistics.median(s), 2), "p99_ms": round(sorted(s)[min(n - 1, int(n * 0.99))], 2)}
+            for name, s in samples.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100)
@@ -90,6 +113,17 @@ def main() -> None:
         lambda: CaseAssistant(graph, search).assist(nxt(TEXTS), customer_uid=nxt(customers)), args.n)
     figures["experts_cached"], figures["experts_uncached"] = timed_pair(
         lambda: ExpertFinder(graph, search).find(ExpertQuery(q=nxt(TEXTS))), args.n)
+    def ranker(weights: Weights) -> Callable[[], object]:
+        return lambda: ExpertFinder(graph, search, weights=weights).find(ExpertQuery(q=nxt(TEXTS)))
+
+    rankers = {name: ranker(preset(name)) for name in ("forums", "sample")}
+    for cache in (True, False):
+        timing = timed_interleaved({f"experts_{name}_{'cached' if cache else 'uncached'}": fn
+                                    for name, fn in rankers.items()}, args.n, cache)
+        figures.update(timing)
+        state = "cached" if cache else "uncached"
+        figures[f"ratio_experts_forums_vs_sample_{state}_p50"] = round(
+            timing[f"experts_forums_{state}"]["p50_ms"] / timing[f"experts_sample_{state}"]["p50_ms"], 2)
     figures["ratio_assist_cached_vs_uncached_p50"] = round(figures["case_assist_cached"]["p50_ms"]
                                                            / figures["case_assist_uncached"]["p50_ms"], 2)
     figures["ratio_360_vs_lookup_p50"] = round(figures["customer_360"]["p50_ms"]

@@ -489,13 +489,15 @@ def eval_experts(
     seed: Annotated[int, typer.Option(help="Random seed of the held-out sample.")] = 7,
     rolling: Annotated[bool, typer.Option(help="Also rank each test question from everything posted before it "
                                                "(slower: one history per question).")] = True,
+    by_forum: Annotated[bool, typer.Option(help="Re-cut the dataset as one community per forum (each with its "
+                                                "own time split and history): a second evaluation set.")] = False,
 ) -> None:
     """MRR@10 and P@1 of kcrm's expert ranking and the baselines on forum threads, split by time."""
     from kcrm.eval_experts import evaluate_forums, format_report
 
     settings = _settings()
     try:
-        report = evaluate_forums(dataset, progress=sys.stderr.isatty(), rolling=rolling)
+        report = evaluate_forums(dataset, progress=sys.stderr.isatty(), rolling=rolling, by_forum=by_forum)
     except KcrmError as exc:
         _fail(exc)
     if held_out:

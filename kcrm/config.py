@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -89,6 +90,12 @@ class Settings(BaseSettings):
     search_backend: str = Field(
         "local", description="Where search runs: 'local' (embedded FAISS + kcrm's BM25, files under the data "
         "dir; no server) or 'opensearch' (an OpenSearch cluster).",
+    )
+    expert_ranking: Literal["sample", "forums"] = Field(
+        "sample", description="The fitted weights expert finding (/v1/experts, case assist, the web page) ranks "
+        "with: 'sample' (evidence summed with a small activity prior; tuned where people specialise) or 'forums' "
+        "(recent activity times text evidence; fitted on the public forums' validation window, README 'Expert "
+        "finding').",
     )
     search_fusion_zh: str = Field(
         "minmax", description="How hybrid search fuses for Chinese queries ('minmax' or 'rrf'); chosen apart from "

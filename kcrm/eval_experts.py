@@ -2,10 +2,12 @@
 
 Computed in memory, never in the shared graph: each source (docusign, dwolla, ...) is split by
 time at the 80% quantile of its solved questions; authors' evidence comes only from posts before
-the cut; queries are later solved questions that the asker did not answer. Three rankings are
-scored on the same queries: kcrm's (Model 2 over BM25-retrieved threads, outcome and recency
-weights on the answers, the forum as the topic with per-forum activity as skill, activity prior,
-via `kcrm.kg.expert_scoring.rank`), the most active answerer, and BM25 over answer profiles.
+the cut; queries are later solved questions that the asker did not answer. The rankings scored on
+the same queries: kcrm's (`kcrm.kg.expert_scoring.rank` with the fitted FORUM_WEIGHTS, the same
+function and weights `/v1/experts` ranks with under KCRM_EXPERT_RANKING=forums: BM25-retrieved past
+threads vote for their answerers by similarity, outcome and recency, times a recent-activity
+prior), its two ablations (text evidence alone, activity prior alone), kcrm before issue 19, the
+most active answerer, recently active answerers and BM25 over answer profiles.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -27,9 +29,12 @@ from tqdm import tqdm
 from kcrm.errors import ValidationFailed
 from kcrm.jsonlines import json_objects
 from kcrm.kg.expert_scoring import (
+    FORUM_WEIGHTS,
     Association,
     ExpertProfile,
     Weights,
+    activity,
+    has_evidence,
     normalise_scores,
     rank,
     recency_weight,
@@ -43,16 +48,14 @@ QRELS_FILE = "expert_qrels_solution_author.csv"
 POST_FIELDS = ("source", "forum", "thread_id", "type", "author", "created_at")
 QREL_FIELDS = ("query_id", "source", "asked_at", "asker", "expert", "self_answered")
 TOKEN = re.compile(r"\w+", re.UNICODE)
-# Chosen on a validation split (history before the 60% cut, queries between the 60% and 80% cuts of
-# DocuSign), never on the test queries: forum staff change, so recent activity matters most.
-FORUM_WEIGHTS = Weights(relevance_temperature=0.2, half_life_days=90.0, skill=0.3, skill_hop_decay=0.5,
+# kcrm before issue 19 (kept as a row of the report): a sum of Model 2 evidence, forum skill and the
+# activity prior, chosen on a validation split (history before the 60% cut, queries between the 60%
+# and 80% cuts of DocuSign), with questions alone indexed.
+PREVIOUS_WEIGHTS = Weights(relevance_temperature=0.2, half_life_days=90.0, skill=0.3, skill_hop_decay=0.5,
                         ownership=0.0, load_penalty=0.0, prior=1.0)
 RETRIEVED_THREADS = 100
-# The rolling protocol's ranking, chosen on its validation window (queries between the 40% and 80%
-# cuts, each from everything before it; `benchmarks/expert_tuning.py`), never on the test queries
-# after the 80% cut: a 30-day half-life, a flatter relevance softmax, forum skill as recent standing.
-ROLLING_WEIGHTS = replace(FORUM_WEIGHTS, half_life_days=30.0, relevance_temperature=0.5)
-ROLLING_STANDING = True
+# ... and its rolling-protocol variant: a 30-day half-life, a flatter softmax, forum skill as standing.
+PREVIOUS_ROLLING_WEIGHTS = replace(PREVIOUS_WEIGHTS, half_life_days=30.0, relevance_temperature=0.5)
 
 
 def tokenize(text: str) -> list[str]:
@@ -153,6 +156,23 @@ class SplitData:
     answers: list[dict[str, Any]] = field(default_factory=list)
     queries: list[dict[str, Any]] = field(default_factory=list)
 
+    def thread_texts(self, with_answers: bool = True) -> dict[str, str]:
+        """Each thread's searchable text: the question, and with `with_answers` the answers seen so far.
+
+        Answers carry their authors' vocabulary (the SDK, the call, the fix), as a resolved case's
+        resolution does in the graph.
+        """
+        texts = dict(self.threads)
+        if with_answers:
+            for post in self.answers:
+                if post["thread_id"] in texts:
+                    texts[post["thread_id"]] += f" {post.get('text', '')}"
+        return texts
+
+    def index(self, with_answers: bool = True) -> BM25:
+        """BM25 over `thread_texts`."""
+        return BM25({}, counts={t: term_counts(text) for t, text in self.thread_texts(with_answers).items()})
+
 
 def history_before(source: str, posts: list[dict[str, Any]], cut: datetime) -> SplitData:
     """What a ranker may see at time `cut`: the source's questions and non-asker answers posted before it."""
@@ -199,8 +219,11 @@ def split_source(source: str, posts: list[dict[str, Any]], qrels: list[dict[str,
     return data
 
 
-def _profiles(data: SplitData, half_life_days: float, standing: bool = False) -> dict[str, ExpertProfile]:
+def _profiles(data: SplitData, half_life_days: float, standing: bool = False,
+              prior_half_life_days: float | None = None) -> dict[str, ExpertProfile]:
     """Skill levels 1-5 per forum and recency-weighted answer count as activity.
+
+    The activity decays with `prior_half_life_days` when given, else with `half_life_days`.
 
     Without `standing` a level says how much of the author's own work is in the forum; with it,
     how the author's recency-weighted answers in the forum compare with the forum's most active
@@ -209,12 +232,13 @@ def _profiles(data: SplitData, half_life_days: float, standing: bool = False) ->
     per_forum: dict[str, Counter[str]] = defaultdict(Counter)
     forum_recent: dict[str, Counter[str]] = defaultdict(Counter)
     recent: Counter[str] = Counter()
+    prior_half_life = half_life_days if prior_half_life_days is None else prior_half_life_days
     for post in data.answers:
         forum = data.forum_of.get(post["thread_id"], post["forum"])
         weight = recency_weight(post["at"], data.cut, half_life_days)
         per_forum[post["author"]][forum] += 1
         forum_recent[forum][post["author"]] += weight
-        recent[post["author"]] += weight
+        recent[post["author"]] += activity([post["at"]], data.cut, prior_half_life)
     forum_top = {forum: max(counts.values()) for forum, counts in forum_recent.items()}
     profiles = {}
     for author, forums in per_forum.items():
@@ -229,20 +253,23 @@ def _profiles(data: SplitData, half_life_days: float, standing: bool = False) ->
 
 
 def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: dict[str, float] | None = None,
-                index: BM25 | None = None, standing: bool = False) -> Callable[[dict[str, Any]], list[str]]:
+                index: BM25 | None = None, standing: bool = False, with_answers: bool = True
+                ) -> Callable[[dict[str, Any]], list[str]]:
     """kcrm's ranking for forum questions: Model 2 over retrieved threads plus the graph priors.
 
     `centrality` (author -> [0, 1], from `kcrm.kg.analytics`) feeds the prior `weights.centrality`;
-    `index` (BM25 over `data.threads`) saves rebuilding it when one history is ranked many ways;
-    `standing` chooses the forum skill levels (see `_profiles`).
+    `index` (BM25 over `data.thread_texts(with_answers)`) saves rebuilding it when one history is
+    ranked many ways; `standing` chooses the forum skill levels (see `_profiles`). The activity
+    prior decays with `weights.prior_half_life_days` when set (as in the graph), else with the
+    evidence's half-life (kcrm before issue 19).
     """
-    index = index or BM25({}, counts={t: term_counts(text) for t, text in data.threads.items()})
+    index = index or data.index(with_answers)
     assoc: dict[str, list[Association]] = defaultdict(list)
     for post in data.answers:
         weight = (1.0 if post.get("is_solution") else 0.5) * recency_weight(post["at"], data.cut,
                                                                               weights.half_life_days)
         assoc[post["thread_id"]].append(Association(post["author"], post["thread_id"], "ANSWERED", weight))
-    profiles = _profiles(data, weights.half_life_days, standing)
+    profiles = _profiles(data, weights.half_life_days, standing, weights.prior_half_life_days or None)
     if centrality:
         profiles = {a: replace(p, centrality=centrality.get(a, 0.0)) for a, p in profiles.items()}
     topics = {t: [f] for t, f in data.forum_of.items()}
@@ -253,7 +280,7 @@ def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: d
         relevance = relevance_from_scores(normalise_scores(top), weights.relevance_temperature)
         candidates = {a: p for a, p in profiles.items() if a != query["asker"]}
         ranked = rank(relevance, assoc, topics, candidates, {}, weights, explicit_topics=[query["forum"]])
-        return [e.expert for e in ranked]
+        return [e.expert for e in ranked if has_evidence(e)]
     return ranking
 
 
@@ -309,9 +336,24 @@ def window_queries(source: str, posts: list[dict[str, Any]], qrels: list[dict[st
     return found
 
 
+def rankers_for(data: SplitData, rolling: bool, weights: Weights = FORUM_WEIGHTS
+                ) -> dict[str, Callable[[dict[str, Any]], list[str]]]:
+    """Every ranking the report compares, for one history: kcrm, its ablations (the text evidence alone:
+    prior exponent 0; the activity prior alone: evidence exponent 0), kcrm before issue 19 (with the
+    weights its protocol had chosen) and the baselines. One BM25 index serves kcrm's rows."""
+    index = data.index(with_answers=True)
+    previous = kcrm_ranker(data, PREVIOUS_ROLLING_WEIGHTS if rolling else PREVIOUS_WEIGHTS, standing=rolling,
+                           with_answers=False)
+    return {"kcrm": kcrm_ranker(data, weights, index=index),
+            "kcrm_text_alone": kcrm_ranker(data, replace(weights, prior=0.0), index=index),
+            "kcrm_activity_alone": kcrm_ranker(data, replace(weights, text_exponent=0.0), index=index),
+            "kcrm_before": previous, "most_active": most_active_ranker(data),
+            "recently_active": recently_active_ranker(data, PREVIOUS_ROLLING_WEIGHTS.half_life_days),
+            "bm25_profiles": bm25_profile_ranker(data)}
+
+
 def rolling_scores(source: str, posts: list[dict[str, Any]], queries: list[dict[str, Any]],
-                   weights: Weights = ROLLING_WEIGHTS, progress: bool = False, standing: bool = ROLLING_STANDING
-                   ) -> dict[str, list[tuple[float, float]]]:
+                   weights: Weights = FORUM_WEIGHTS, progress: bool = False) -> dict[str, list[tuple[float, float]]]:
     """(RR@10, P@1) per ranking and query, each query answered from everything posted before it.
 
     `ceiling` scores 1 when the expert had answered before (no ranking can find anyone else).
@@ -319,10 +361,7 @@ def rolling_scores(source: str, posts: list[dict[str, Any]], queries: list[dict[
     per: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for query in tqdm(queries, desc=f"rolling {source}", disable=not progress):
         data = history_before(source, posts, query["at"])
-        rankers = {"kcrm": kcrm_ranker(data, weights, standing=standing), "most_active": most_active_ranker(data),
-                   "bm25_profiles": bm25_profile_ranker(data),
-                   "recently_active": recently_active_ranker(data, weights.half_life_days)}
-        for name, ranker in rankers.items():
+        for name, ranker in rankers_for(data, rolling=True, weights=weights).items():
             ranking = ranker(query)
             per[name].append((reciprocal_rank(ranking, query["expert"]), precision_at(ranking, query["expert"], 1)))
         seen = float(any(p["author"] == query["expert"] for p in data.answers))
@@ -331,7 +370,7 @@ def rolling_scores(source: str, posts: list[dict[str, Any]], queries: list[dict[
 
 
 def evaluate_rolling(posts: list[dict[str, Any]], qrels: list[dict[str, Any]], start: float = 0.8,
-                     end: float | None = None, weights: Weights = ROLLING_WEIGHTS, progress: bool = False
+                     end: float | None = None, weights: Weights = FORUM_WEIGHTS, progress: bool = False
                      ) -> dict[str, Any]:
     """Rolling protocol: queries asked between the `start` and `end` quantiles of each source's solved
     questions, each ranked from all posts before it (how kcrm is used: the graph holds everything to date)."""
@@ -348,22 +387,35 @@ def evaluate_rolling(posts: list[dict[str, Any]], qrels: list[dict[str, Any]], s
     return report
 
 
-def evaluate_forums(directory: Path, ratio: float = 0.8, progress: bool = False, rolling: bool = True
-                    ) -> dict[str, Any]:
-    """MRR@10 and P@1 of kcrm and the baselines, per source and over all queries.
+def recut_by_forum(posts: list[dict[str, Any]], qrels: list[dict[str, Any]]
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The same threads as one community per forum ("docusign/ruby-v1", ...): each forum is split by
+    its own time cut and sees only its own history, a different evaluation set from the same posts."""
+    forum_of = {p["thread_id"]: p["forum"] for p in posts if p["type"] == "question"}
+    new_posts = [{**p, "source": f"{p['source']}/{forum_of.get(p['thread_id'], p['forum'])}"} for p in posts]
+    new_qrels = [{**q, "source": f"{q['source']}/{forum_of.get(q['query_id'], q.get('forum', ''))}"} for q in qrels]
+    return new_posts, new_qrels
+
+
+def evaluate_forums(directory: Path, ratio: float = 0.8, progress: bool = False, rolling: bool = True,
+                    by_forum: bool = False) -> dict[str, Any]:
+    """MRR@10 and P@1 of kcrm, its ablations and the baselines, per source and over all queries.
 
     Fixed cut (`sources`, `all`): everyone ranked from the history before the `ratio` cut; `ceiling`
     is the share of queries whose expert had answered by then (no ranking can do better). With
     `rolling`, the same test queries are also ranked each from everything before it (`rolling`).
+    With `by_forum`, each forum is its own community (`recut_by_forum`).
     """
     posts, qrels = read_dataset(directory)
+    if by_forum:
+        posts, qrels = recut_by_forum(posts, qrels)
     sources = sorted({q["source"] for q in qrels})
-    report: dict[str, Any] = {"dataset": str(directory), "split": ratio, "mode": "in-memory", "sources": {}}
+    report: dict[str, Any] = {"dataset": str(directory), "split": ratio, "mode": "in-memory", "by_forum": by_forum,
+                              "weights": asdict(FORUM_WEIGHTS), "sources": {}}
     totals: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for source in sources:
         data = split_source(source, posts, qrels, ratio)
-        rankers = {"kcrm": kcrm_ranker(data), "most_active": most_active_ranker(data),
-                   "bm25_profiles": bm25_profile_ranker(data)}
+        rankers = rankers_for(data, rolling=False)
         per: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for query in tqdm(data.queries, desc=f"experts {source}", disable=not progress):
             for name, ranker in rankers.items():
@@ -379,6 +431,10 @@ def evaluate_forums(directory: Path, ratio: float = 0.8, progress: bool = False,
     if rolling:
         report["rolling"] = evaluate_rolling(posts, qrels, start=ratio, progress=progress)
     return report
+
+
+RANKINGS = ("kcrm", "kcrm_text_alone", "kcrm_activity_alone", "kcrm_before", "most_active", "recently_active",
+            "bm25_profiles", "ceiling")
 
 
 def _summaries(per: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
@@ -397,7 +453,7 @@ def format_report(report: dict[str, Any]) -> str:
     if rolling:
         rows.append(("rolling all", rolling["all"]))
     for label, body in rows:
-        for name in ("kcrm", "most_active", "bm25_profiles", "recently_active", "ceiling"):
+        for name in RANKINGS:
             if name in body:
                 lines.append(f"{label:<28}{body['queries']:>8}  {name:<24}{body[name]['mrr@10']:>8.4f}"
                              f"{body[name]['p@1']:>8.4f}")

@@ -7,6 +7,13 @@ documents lacks: the outcome and age of each case weigh its association, declare
 through the topic taxonomy (a skill in a narrower or broader topic counts at a discount per
 hop), ownership of the product or customer asked about counts, and open-case load lowers the
 score.
+
+Two ways to put the parts together (`Weights.combination`): "sum" adds the normalised document
+evidence to the weighted skills, ownership and activity prior (tuned on the sample company, where
+people specialise); "product" multiplies the activity prior and the evidence, each raised to a
+fitted exponent (a log-linear model, fitted on the validation window of the public forums, where
+a few busy people answer every topic and the text evidence must re-rank them rather than outvote
+them).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from datetime import datetime
 
 OUTCOME_WEIGHTS: dict[str, float] = {"resolved": 1.0, "closed": 0.7}
 AUTHORED_WEIGHT = 0.8
+PRIOR_FLOOR = 1e-3  # "product": someone with no recent activity keeps a small prior, not zero
+TEXT_FLOOR = 0.01  # "product": someone with no retrieved evidence keeps a small likelihood
+COMBINATIONS = ("sum", "product")
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,33 @@ class Weights:
     load_penalty: float = 0.05
     prior: float = 0.1
     centrality: float = 0.0  # collaboration-graph PageRank prior (kcrm.kg.analytics); 0 = not used
+    combination: str = "sum"  # "sum" or "product" (see the module docstring)
+    text_exponent: float = 1.0  # "product": the exponent of the evidence (0 = the activity prior alone)
+    prior_half_life_days: float = 0.0  # the activity prior's recency decay; 0 = every resolved case alike
+
+    def __post_init__(self) -> None:
+        if self.combination not in COMBINATIONS:
+            raise ValueError(f"combination must be one of {COMBINATIONS}, not {self.combination!r}")
+
+
+# The weights fitted on the public forums' validation window (`benchmarks/expert_tuning.py`: queries
+# between the 40% and 80% cuts of each forum's solved questions, never the test questions after it).
+FORUM_WEIGHTS = Weights(relevance_temperature=0.2, half_life_days=30.0, skill=0.0, skill_hop_decay=0.5,
+                        ownership=0.0, load_penalty=0.0, prior=1.0, combination="product", text_exponent=1.0,
+                        prior_half_life_days=7.0)
+PRESETS: dict[str, Weights] = {"sample": Weights(), "forums": FORUM_WEIGHTS}
+
+
+def preset(name: str) -> Weights:
+    """The named fitted weights (KCRM_EXPERT_RANKING); ValueError naming the choices for an unknown one."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown expert ranking {name!r}: one of {sorted(PRESETS)}")
+    return PRESETS[name]
+
+
+def has_evidence(entry: ExpertScore) -> bool:
+    """Whether anything at all speaks for this candidate (a "product" score is never exactly 0)."""
+    return entry.score > 0 and any((entry.documents, entry.skills, entry.ownership, entry.prior, entry.centrality))
 
 
 @dataclass(frozen=True)
@@ -183,12 +220,29 @@ def load_penalty(open_cases: int, per_case: float) -> float:
 
 
 def combine(entry: ExpertScore, max_documents: float, weights: Weights) -> float:
-    """The final score: normalised document evidence plus skills, ownership and prior, times the load penalty."""
+    """The final score, times the load penalty.
+
+    "sum": normalised document evidence plus weighted skills, ownership, prior and centrality.
+    "product": (prior + floor)^prior times (evidence + floor)^text_exponent, the evidence being the
+    same sum without the prior; the floors keep one missing part from zeroing the rest.
+    """
     documents = entry.documents / max_documents if max_documents > 0 else 0.0
-    raw = documents + weights.skill * entry.skills + weights.ownership * entry.ownership + weights.prior * entry.prior
-    raw += weights.centrality * entry.centrality
+    evidence = documents + weights.skill * entry.skills + weights.ownership * entry.ownership
+    evidence += weights.centrality * entry.centrality
+    if weights.combination == "product":
+        raw = (PRIOR_FLOOR + entry.prior) ** weights.prior * (TEXT_FLOOR + evidence) ** weights.text_exponent
+    else:
+        raw = evidence + weights.prior * entry.prior
     entry.score = raw * entry.penalty
     return entry.score
+
+
+def activity(dates: Iterable[datetime | None], now: datetime, half_life_days: float) -> float:
+    """The activity prior's raw value: resolved items, each weighed by its age (plain count at half-life 0).
+
+    Exponential decay is shift-invariant: a profile computed a while before `now` ranks the same.
+    """
+    return sum(recency_weight(d, now, half_life_days) if half_life_days > 0 else 1.0 for d in dates)
 
 
 @dataclass(frozen=True)

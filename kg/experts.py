@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from kcrm.config import get_settings
 from kcrm.errors import BadQuery, EntityNotFound
 from kcrm.kg.connection import Graph
 from kcrm.kg.expert_scoring import (
@@ -21,8 +22,11 @@ from kcrm.kg.expert_scoring import (
     ExpertProfile,
     ExpertScore,
     Weights,
+    activity,
     case_weight,
+    has_evidence,
     normalise_scores,
+    preset,
     rank,
     relevance_from_scores,
     topic_distribution,
@@ -51,10 +55,10 @@ MATCH (e:{EMPLOYEE}) WHERE {visible('e')}
 CALL (e) {{ OPTIONAL MATCH (e)-[s:{HAS_SKILL}]->(t:{TOPIC}) RETURN collect([t.uid, s.level]) AS skills }}
 CALL (e) {{ OPTIONAL MATCH (e)-[:{OWNS}]->(x) WHERE {visible('x')} RETURN collect(x.uid) AS owns }}
 CALL (e) {{ OPTIONAL MATCH (c:{CASE})-[:{RESOLVED_BY}]->(e) WHERE {visible('c')}
-           RETURN count(CASE WHEN c.status IN $done THEN 1 END) AS resolved,
+           RETURN collect(CASE WHEN c.status IN $done THEN coalesce(c.closedAt, '') END) AS resolved_at,
                   count(CASE WHEN NOT c.status IN $done THEN 1 END) AS open_cases }}
 RETURN e.uid AS uid, e.name AS name, e.team AS team, coalesce(e.languages, []) AS languages,
-       skills, owns, resolved, open_cases
+       skills, owns, resolved_at, open_cases
 """
 
 TAXONOMY_QUERY = f"""
@@ -203,22 +207,28 @@ class ExpertFinder:
                  groups: list[str] | None = None) -> None:
         self.graph = graph
         self.searcher = searcher
-        self.weights = weights or Weights()
+        self.weights = weights or preset(get_settings().expert_ranking)
         self.groups = query_groups(groups)  # the caller's access groups (None: sees everything)
 
     def profiles(self) -> tuple[dict[str, dict[str, Any]], dict[str, ExpertProfile]]:
         """Every employee's facts and ranking profile (skills, ownership, load, activity); cached until ingest.
 
-        Cached per group set: what a caller may see shapes the profile (trimmed cases and documents).
+        Cached per group set: what a caller may see shapes the profile (trimmed cases and documents);
+        and per prior half-life. The activity prior weighs each resolved case by its age at read time;
+        exponential decay ranks the same however long the cache lives.
         """
-        return cached(self.graph, f"expert_profiles:{self.groups}", self._read_profiles)
+        return cached(self.graph, f"expert_profiles:{self.groups}:{self.weights.prior_half_life_days}",
+                      self._read_profiles)
 
     def _read_profiles(self) -> tuple[dict[str, dict[str, Any]], dict[str, ExpertProfile]]:
         rows = self.graph.read(PROFILES_QUERY, done=DONE_STATUSES, groups=self.groups)
         facts = {r["uid"]: r for r in rows}
+        now = datetime.now(UTC)
         profiles = {r["uid"]: ExpertProfile(uid=r["uid"], skills={t: int(lv or 0) for t, lv in r["skills"]},
                                             owns=frozenset(r["owns"]), open_cases=r["open_cases"],
-                                            activity=float(r["resolved"])) for r in rows}
+                                            activity=activity((parse_time(t) for t in r["resolved_at"]), now,
+                                                              self.weights.prior_half_life_days))
+                    for r in rows}
         return facts, profiles
 
     def taxonomy(self) -> dict[str, list[str]]:
@@ -276,7 +286,7 @@ class ExpertFinder:
         topics = topic_distribution({u: i.topics for u, i in items.items()}, relevance,
                                     [query.topic] if query.topic else [])
         top_topics = dict(sorted(topics.items(), key=lambda kv: -kv[1])[:5])
-        experts = [_explain(entry, facts[entry.expert], items, query) for entry in ranked[:query.k] if entry.score > 0]
+        experts = [_explain(entry, facts[entry.expert], items, query) for entry in ranked[:query.k] if has_evidence(entry)]
         log.debug("experts for %r: %s", query.q, [e.uid for e in experts])
         return ExpertResult(query=query, topics={t: round(v, 4) for t, v in top_topics.items()}, experts=experts)
 

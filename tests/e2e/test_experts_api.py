@@ -97,3 +97,68 @@ def test_held_out_evaluation_leaves_the_graph_alone_and_beats_the_baseline(e2e_s
     assert report["held_out"] == round(report["resolved_cases"] * 0.03)
     assert 0 < report["most_resolved_in_topic"]["mrr"] <= 1 and report["kcrm"]["p@5"] <= 0.2
     assert report["kcrm"]["mrr"] > report["most_resolved_in_topic"]["mrr"]
+
+
+@pytest.fixture(scope="module")
+def forums_api(cli_env: dict[str, str], e2e_settings, api_key: str):
+    """A second `kcrm serve` on the same graph and index, ranking experts with KCRM_EXPERT_RANKING=forums."""
+    from tests.conftest import start_server, stop_server
+
+    proc, url = start_server(cli_env, e2e_settings.data_dir / "api-forums.log",
+                             extra={"KCRM_EXPERT_RANKING": "forums"})
+    try:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60) as client:
+            yield client
+    finally:
+        stop_server(proc)
+
+
+def _recent_activity(graph, half_life_days: float) -> dict[str, float]:
+    """Each employee's resolved cases weighed by age, computed here from the graph (not by kcrm)."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    out: dict[str, float] = {}
+    for row in graph.read("MATCH (c:SupportCase)-[:RESOLVED_BY]->(e:Employee) WHERE c.status IN ['resolved', 'closed'] "
+                          "RETURN e.uid AS uid, collect(toString(c.closedAt)) AS dates"):
+        total = 0.0
+        for value in row["dates"]:
+            when = datetime.fromisoformat(value) if value else None
+            when = when.replace(tzinfo=UTC) if when and when.tzinfo is None else when
+            total += 0.5 ** (max(0.0, (now - when).total_seconds() / 86400) / half_life_days) if when else 1.0
+        out[row["uid"]] = total
+    return out
+
+
+def test_forums_ranking_is_recent_activity_times_text_evidence_over_http(forums_api: httpx.Client, api, graph
+                                                                         ) -> None:
+    from kcrm.kg.expert_scoring import FORUM_WEIGHTS, PRIOR_FLOOR, TEXT_FLOOR
+
+    body = _get(forums_api, "/v1/experts", q="refund", k=50).json()
+    experts = body["experts"]
+    assert experts and experts[0]["evidence"], experts[:1]
+    activity = _recent_activity(graph, FORUM_WEIGHTS.prior_half_life_days)
+    top_activity = max(activity.values())
+    max_documents = max(e["components"]["documents"] for e in experts)
+    for expert in experts:
+        parts = expert["components"]
+        assert parts["prior"] == pytest.approx(activity.get(expert["uid"], 0.0) / top_activity, rel=1e-3, abs=1e-5)
+        evidence = parts["documents"] / max_documents
+        expected = (PRIOR_FLOOR + parts["prior"]) ** FORUM_WEIGHTS.prior * (TEXT_FLOOR + evidence) ** \
+            FORUM_WEIGHTS.text_exponent
+        # scores and components come rounded to 6 decimals, which moves the smallest scores by up to ~1e-5
+        assert expert["score"] == pytest.approx(expected, rel=1e-3, abs=1e-5), expert
+    scores = [e["score"] for e in experts]
+    assert scores == sorted(scores, reverse=True)
+    default = _get(api, "/v1/experts", q="refund", k=50).json()["experts"]
+    assert [e["score"] for e in default] != scores, "KCRM_EXPERT_RANKING must change the ranking that serves"
+
+
+def test_case_assist_and_experts_rank_with_the_same_forums_ranker(forums_api: httpx.Client) -> None:
+    text = "I was charged twice and want a refund"
+    experts = _get(forums_api, "/v1/experts", q=text, k=5).json()["experts"]
+    assist = forums_api.post("/v1/cases/assist", json={"text": text}, timeout=60)
+    assert assist.status_code == 200, assist.text
+    assisted = assist.json()["experts"]
+    assert [(e["uid"], e["score"]) for e in assisted] == [(e["uid"], e["score"]) for e in experts]
+    assert all(e["evidence"] or e["components"]["prior"] > 0 for e in assisted)

@@ -100,7 +100,13 @@ def test_cli_prints_and_writes_the_figures(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "most_active" in result.output and "bm25_profiles" in result.output
     figures = json.loads(out.read_text())
-    assert set(figures["sources"]["f"]) >= {"kcrm", "most_active", "bm25_profiles"}
+    assert set(figures["sources"]["f"]) >= {"kcrm", "kcrm_text_alone", "kcrm_activity_alone", "kcrm_before",
+                                            "most_active", "bm25_profiles"}
+    assert figures["weights"]["combination"] == "product"
+    by_forum = CliRunner().invoke(app, ["eval", "experts", "--dataset", str(tmp_path), "--by-forum", "--no-held-out",
+                                        "--no-rolling"])
+    assert by_forum.exit_code == 0, by_forum.output
+    assert "forum f/vpn" in by_forum.output and "forum f/printer" in by_forum.output
 
 
 def test_rolling_protocol_ranks_each_question_from_what_came_before_it(tmp_path: Path) -> None:
@@ -138,3 +144,25 @@ def test_standing_skills_rank_a_forum_s_recent_regular_over_an_occasional_visito
     standing = _profiles(data, 30.0, standing=True)
     assert standing["bob"].skills == {"vpn": 5} and "vpn" not in standing["eve"].skills
     assert _profiles(data, 30.0)["eve"].skills["vpn"] == 5  # own share of work: blind to age and to others
+
+
+def test_recut_by_forum_makes_one_community_per_forum(tmp_path: Path) -> None:
+    from kcrm.eval_experts import read_dataset, recut_by_forum, split_source
+
+    write_forum(tmp_path)
+    posts, qrels = recut_by_forum(*read_dataset(tmp_path))
+    assert {p["source"] for p in posts} == {q["source"] for q in qrels} == {"f/vpn", "f/printer", "f/envelope"}
+    vpn = split_source("f/vpn", posts, qrels)
+    assert vpn.queries and {p["author"] for p in vpn.answers} == {"bob", "carl"}, "only the forum's own history"
+
+
+def test_thread_texts_carry_the_answers_seen_so_far(tmp_path: Path) -> None:
+    from kcrm.eval_experts import history_before, read_dataset
+
+    write_forum(tmp_path)
+    posts, qrels = read_dataset(tmp_path)
+    data = history_before("f", posts, max(q["at"] for q in qrels))
+    tid = next(t for t in data.threads if ":vpn:" in t)
+    assert "fix for" in data.thread_texts(True)[tid] and "fix for" not in data.thread_texts(False)[tid]
+    assert data.index(True).scores(tokenize("fix"))  # answer words are searchable
+    assert not data.index(False).scores(tokenize("fix"))

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kcrm.kg.expert_scoring import (
+    FORUM_WEIGHTS,
     Association,
     ExpertProfile,
     Weights,
+    activity,
     aggregate_model2,
     case_weight,
+    has_evidence,
     load_penalty,
+    preset,
     rank,
     recency_weight,
     relevance_from_scores,
@@ -92,3 +97,47 @@ def test_rank_combines_documents_skills_ownership_and_load() -> None:
     assert owner[0].expert == "cat" and owner[0].ownership == 1.0
     loaded = dict(profiles, ann=ExpertProfile("ann", skills={"refund": 2}, open_cases=40, activity=1))
     assert rank(relevance, assoc, topics, loaded, BROADER, Weights(load_penalty=1.0))[0].expert == "bob"
+
+
+def _busy_and_specialist() -> tuple[dict[str, float], dict[str, list[Association]], dict[str, ExpertProfile]]:
+    """Staff member `sam` answers everything (high prior); `kim` answered the two threads the query is about."""
+    relevance = {"t1": 0.6, "t2": 0.35, "t3": 0.05}
+    assoc = {"t1": [Association("kim", "t1", "ANSWERED", 1.0), Association("sam", "t1", "ANSWERED", 0.5)],
+             "t2": [Association("kim", "t2", "ANSWERED", 1.0)], "t3": [Association("sam", "t3", "ANSWERED", 1.0)]}
+    profiles = {"sam": ExpertProfile("sam", activity=40.0), "kim": ExpertProfile("kim", activity=10.0),
+                "lee": ExpertProfile("lee", activity=0.0)}
+    return relevance, assoc, profiles
+
+
+def test_product_combination_lets_text_rerank_the_busy_without_outvoting_them() -> None:
+    relevance, assoc, profiles = _busy_and_specialist()
+    product = Weights(combination="product", prior=1.0, skill=0.0, ownership=0.0, load_penalty=0.0)
+
+    def order(weights: Weights) -> list[str]:
+        return [e.expert for e in rank(relevance, assoc, {}, profiles, {}, weights)]
+
+    assert order(replace(product, text_exponent=0.0))[:2] == ["sam", "kim"], "exponent 0: the activity prior alone"
+    assert order(replace(product, prior=0.0))[0] == "kim", "prior exponent 0: the text evidence alone"
+    # kim has 1/4 of sam's activity and about 2.7 times his evidence: a small exponent keeps sam first,
+    # a large one lets the specialist through
+    assert order(replace(product, text_exponent=0.25))[0] == "sam"
+    assert order(replace(product, text_exponent=2.0))[0] == "kim"
+    lee = next(e for e in rank(relevance, assoc, {}, profiles, {}, product) if e.expert == "lee")
+    assert lee.score > 0 and not has_evidence(lee), "floors keep scores positive; nothing speaks for lee"
+
+
+def test_activity_prior_weighs_resolved_items_by_age() -> None:
+    dates = [NOW - timedelta(days=7), NOW - timedelta(days=14), None]
+    assert activity(dates, NOW, 0.0) == 3.0
+    assert activity(dates, NOW, 7.0) == pytest.approx(0.5 + 0.25 + 1.0)
+    later = NOW + timedelta(days=30)  # a cached profile: every candidate decays by the same factor
+    assert activity(dates[:2], later, 7.0) / activity(dates[:1], later, 7.0) == pytest.approx(1.5)
+
+
+def test_presets_and_combinations_are_checked() -> None:
+    assert preset("sample") == Weights() and preset("forums") is FORUM_WEIGHTS
+    assert FORUM_WEIGHTS.combination == "product"
+    with pytest.raises(ValueError, match="unknown expert ranking 'x'"):
+        preset("x")
+    with pytest.raises(ValueError, match="combination must be one of"):
+        Weights(combination="max")
