@@ -26,6 +26,7 @@ from kcrm.api.routes import (
     health,
     ingest,
     insights,
+    outcomes,
     privacy,
     readiness,
     search,
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(campaigns.router)
     app.include_router(readiness.router)
     app.include_router(duplicates.router)
+    app.include_router(outcomes.router)
     for module in (experts, customers, entities, assist):
         app.include_router(module.router)
     install_web(app)
