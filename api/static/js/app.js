@@ -7,10 +7,11 @@ import { caseView } from "./case.js";
 import { expertsView } from "./experts.js";
 import { customerView } from "./customer.js";
 import { entityView } from "./entity.js";
+import { outcomesView } from "./outcomes.js";
 
 const $ = (id) => document.getElementById(id);
 const ROUTES = { "": searchView, search: searchView, case: caseView, experts: expertsView,
-                 customer: customerView, entity: entityView };
+                 customer: customerView, entity: entityView, outcomes: outcomesView };
 
 let generation = 0;
 let signInMessage = "";
@@ -34,6 +35,7 @@ function applyLanguage() {
   $("search-submit").textContent = t("search.submit");
   $("nav-search").textContent = t("nav.search");
   $("nav-experts").textContent = t("nav.experts");
+  $("nav-outcomes").textContent = t("nav.outcomes");
   $("sign-out").textContent = t("signout");
   const toggle = $("lang-toggle");
   toggle.textContent = t("lang.toggle");
