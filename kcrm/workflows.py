@@ -150,7 +150,8 @@ def prepare_demo(settings: Settings, graph: Graph, progress: bool = False,
                  on_step: Callable[[str, float], None] | None = None) -> dict[str, object]:
     """The whole pipeline on the sample company, so every page and route has its data.
 
-    Load, link mentions, classify into topics, mine customer intelligence, then build the
+    Load, link mentions, classify into topics, mine customer intelligence (the outcomes of the
+    sample's actions included: `mine` runs `mine_outcomes`), then build the
     index last, so that mined tiers and churn levels reach the search facets. `on_step`
     hears each step's name and seconds as it finishes.
     """
