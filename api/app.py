@@ -28,6 +28,7 @@ from kcrm.api.routes import (
     insights,
     knowledge_map,
     knowledge_risk,
+    outcomes,
     privacy,
     readiness,
     search,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(duplicates.router)
     app.include_router(knowledge_risk.router)
     app.include_router(knowledge_map.router)
+    app.include_router(outcomes.router)
     for module in (experts, customers, entities, assist):
         app.include_router(module.router)
     install_web(app)

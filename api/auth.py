@@ -58,6 +58,8 @@ ACTIONS = {
     "/v1/subscriptions/{sub_id}/deliveries": "alerts.deliveries",
     "/v1/alerts": "alerts.feed",
     "/v1/campaigns/{uid}/targets": "campaign.targets",
+    "/v1/outcomes": "outcomes.read",
+    "/v1/actions": "action.record",
     "/v1/admin/readiness": "admin.readiness",
 }
 TARGET_PARAMS = ("uid", "job_id", "q", "text")

@@ -298,7 +298,8 @@ def _demo_key(settings: Settings) -> None:
     typer.echo(f"demo API key (admin, shown once): {plain}")
 
 
-mine_app = typer.Typer(help="Customer intelligence: association rules, value, churn, cross-sell, segments.")
+mine_app = typer.Typer(help="Customer intelligence: association rules, value, churn, cross-sell, segments, "
+                                "outcomes of actions.")
 app.add_typer(mine_app, name="mine")
 
 
@@ -381,6 +382,35 @@ def mine_rules_command(
         document = rules_document(itemsets, rules, min_support, min_confidence)
         json_out.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
         typer.echo(f"{len(rules)} rules written to {json_out}")
+
+
+@mine_app.command("outcomes")
+def mine_outcomes_command(
+    as_of: Annotated[Optional[str], typer.Option(help="ISO date-time to measure as of (default: latest order).")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the estimates here.")] = None,
+) -> None:
+    """Uplift of each kind of action (retention call, cross-sell offer, campaign send) against matched
+    customers not acted on, with a 95% interval; written to the graph as OutcomeEstimate nodes."""
+    from datetime import datetime
+
+    from kcrm import workflows
+
+    settings = _settings()
+    try:
+        when = datetime.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        _fail(ValueError(f"--as-of {as_of!r} is not an ISO 8601 date or date-time"))
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        with workflows.open_graph(settings) as graph:
+            summary = workflows.mine_outcomes(settings, graph, when)
+    except KcrmError as exc:
+        _fail(exc)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
 
 
 @mine_app.command("campaign")

@@ -103,7 +103,8 @@ def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path | 
 
 def mine(settings: Settings, graph: Graph, config: MiningConfig | None = None,
          progress: bool = False) -> dict[str, object]:
-    """Mine the customer base into the graph (value, churn, cross-sell, segments) and tell alerts.
+    """Mine the customer base into the graph (value, churn, cross-sell, segments), tell alerts, then
+    measure the outcome of the actions taken on earlier recommendations (`kcrm mine outcomes`).
 
     Webhook deliveries the mining queued are drained by the caller once the graph is closed.
     The summary is also written under the data dir's reports/ like every other run.
@@ -115,7 +116,20 @@ def mine(settings: Settings, graph: Graph, config: MiningConfig | None = None,
                         batch_size=settings.load_batch_size)
     after_mining(settings, graph)
     summary = result.summary()
+    summary["outcomes"] = mine_outcomes(settings, graph, config.as_of if config else None, report=False)
     write_report(settings, "mine", summary)
+    return summary
+
+
+def mine_outcomes(settings: Settings, graph: Graph, as_of: datetime | None = None,
+                  report: bool = True) -> dict[str, object]:
+    """Measure each kind of action against matched customers not acted on; write the estimates back."""
+    from kcrm.kg.mining.outcome_graph import run_outcomes
+
+    result, written = run_outcomes(graph, load_ontology(), as_of, batch_size=settings.load_batch_size)
+    summary: dict[str, object] = {**result.summary(), "written": written}
+    if report:
+        write_report(settings, "outcomes", summary)
     return summary
 
 
@@ -136,7 +150,8 @@ def prepare_demo(settings: Settings, graph: Graph, progress: bool = False,
                  on_step: Callable[[str, float], None] | None = None) -> dict[str, object]:
     """The whole pipeline on the sample company, so every page and route has its data.
 
-    Load, link mentions, classify into topics, mine customer intelligence, then build the
+    Load, link mentions, classify into topics, mine customer intelligence (the outcomes of the
+    sample's actions included: `mine` runs `mine_outcomes`), then build the
     index last, so that mined tiers and churn levels reach the search facets. `on_step`
     hears each step's name and seconds as it finishes.
     """

@@ -1,7 +1,8 @@
 """Which fields each role may read: the one rule every surface applies to mined customer figures.
 
 Why one module: `kcrm mine` writes value tiers, churn risk and their reasons, RFM scores,
-deviation flags, mined segments and RECOMMENDED edges onto the graph the agents browse. The
+deviation flags, mined segments and RECOMMENDED edges onto the graph the agents browse (and
+`kcrm mine outcomes` the observed outcome of each Action, and OutcomeEstimate nodes). The
 figures are for analysts (docs/security.md, role matrix), so the 360, entities, paths, search
 hits, facts, facets and filters, alerts and the web page must all drop them for other roles;
 when each surface kept its own list, one forgot (issue 13, finding 7). Every surface asks
@@ -19,12 +20,16 @@ from typing import Any
 
 from kcrm.access import Principal
 from kcrm.errors import Forbidden
+from kcrm.kg.mining.outcome_graph import ACTION_MINED_PROPERTIES
 from kcrm.kg.mining.writeback import CUSTOMER_PROPERTIES, RECOMMENDATION_PROPERTIES, SOURCE
 
 MINED_ROLES = ("analyst",)
 MINED_SOURCE = SOURCE
 # Properties mining sets on a Customer node (its provenance stamps included).
 MINED_CUSTOMER_FIELDS = frozenset((*CUSTOMER_PROPERTIES, "computedBy", "computedAt"))
+# Properties `kcrm mine outcomes` stamps on an Action node (the action itself is an ingested fact).
+MINED_ACTION_FIELDS = frozenset((*ACTION_MINED_PROPERTIES, "computedBy", "computedAt"))
+MINED_NODE_FIELDS = MINED_CUSTOMER_FIELDS | MINED_ACTION_FIELDS
 # Properties on mined edges (RECOMMENDED, mined IN_SEGMENT): the edges themselves are hidden.
 MINED_EDGE_FIELDS = frozenset((*RECOMMENDATION_PROPERTIES, "computedAt"))
 # Search: item meta keys copied from the case's customer (`search.from_graph`), filters and facets on them.
@@ -40,7 +45,7 @@ def reads_mined(principal: Principal) -> bool:
 
 def node_properties(props: Mapping[str, Any], mined: bool) -> dict[str, Any]:
     """A node's properties as the caller may read them (`mined`: from `reads_mined`)."""
-    return dict(props) if mined else {k: v for k, v in props.items() if k not in MINED_CUSTOMER_FIELDS}
+    return dict(props) if mined else {k: v for k, v in props.items() if k not in MINED_NODE_FIELDS}
 
 
 def search_meta(meta: Mapping[str, Any], mined: bool) -> dict[str, Any]:

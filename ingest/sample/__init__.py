@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kcrm.ingest.sample.access import assign_access_groups
+from kcrm.ingest.sample.actions import build_actions
 from kcrm.ingest.sample.campaigns import build_campaigns
 from kcrm.ingest.sample.cases import CaseContext, build_cases, region_matches
 from kcrm.ingest.sample.catalog import CHANNELS, PRODUCTS, SEGMENTS, TOPICS, ProductRow
@@ -47,7 +48,8 @@ GENERATOR = "kcrm.ingest.sample"
 FILES = {"Customer": "customers.jsonl", "Product": "products.jsonl", "Policy": "policies.jsonl",
          "IndustryRule": "industry_rules.jsonl", "Employee": "employees.jsonl", "SupportCase": "support_cases.jsonl",
          "Document": "documents.jsonl", "Segment": "segments.jsonl", "Channel": "channels.jsonl",
-         "Transaction": "transactions.jsonl", "Campaign": "campaigns.jsonl"}
+         "Transaction": "transactions.jsonl", "Campaign": "campaigns.jsonl",
+         "Action": "actions.jsonl"}
 TEXTS = {"en": {**TEXT_EN_A, **TEXT_EN_B}, "zh": {**TEXT_ZH_A, **TEXT_ZH_B}}
 # product category -> e-mail local parts of the staff who own products in it
 _PRODUCT_OWNERS = {
@@ -194,6 +196,15 @@ def _case_examples(cases: list[Record]) -> dict[tuple[str, str], list[tuple[str,
 
 def build_sample(seed: int = 42) -> dict[str, list[Record]]:
     """All sample records by class, in file order."""
+    return build_sample_with_truth(seed)[0]
+
+
+def build_sample_with_truth(seed: int = 42) -> tuple[dict[str, list[Record]], dict[str, Any]]:
+    """All sample records by class, and the true effect of each kind of action (see `sample.actions`).
+
+    Cases and documents are built from the ordinary orders only; the extra orders the actions
+    caused join the transactions and the customers' purchase summaries.
+    """
     concepts = _check_taxonomy()
     employees = build_employees()
     customers = build_customers(_stream(seed, "customers"), employees)
@@ -208,21 +219,25 @@ def build_sample(seed: int = 42) -> dict[str, list[Record]]:
     doc_ctx = DocContext(catalogue, employees, owners, {k: v for k, v in concepts.items() if v.kind == "Topic"},
                          TEXTS, _case_examples(cases))
     regulation_records = _regulation_records(uid_of_model)
+    campaigns = build_campaigns(_stream(seed, "campaigns"), customers)
+    actions, extra_orders, truth = build_actions(_stream(seed, "actions"), customers, orders, rows, campaigns)
+    all_orders = orders + extra_orders
     data = {
         "Segment": [record("Segment", s.uid, {"name": s.name, "description": s.description}) for s in SEGMENTS],
         "Channel": [record("Channel", uid, {"name": name}) for uid, name, _, _ in CHANNELS],
         "Product": product_records,
         "Employee": _employee_records(employees, customers, owners),
-        "Customer": _customer_records(customers, orders),
-        "Transaction": _transaction_records(orders),
+        "Customer": _customer_records(customers, all_orders),
+        "Transaction": _transaction_records(all_orders),
         "Policy": [r for r in regulation_records if r["type"] == "Policy"],
         "IndustryRule": [r for r in regulation_records if r["type"] == "IndustryRule"],
         "SupportCase": cases,
         "Document": build_documents(_stream(seed, "documents"), doc_ctx),
-        "Campaign": build_campaigns(_stream(seed, "campaigns"), customers),
+        "Campaign": campaigns,
+        "Action": actions,
     }
     assign_access_groups(data)
-    return data
+    return data, truth
 
 
 def _write_jsonl(path: Path, records: list[Record]) -> None:
@@ -234,11 +249,11 @@ def _write_jsonl(path: Path, records: list[Record]) -> None:
 def generate_sample(out_dir: Path, seed: int = 42) -> dict[str, int]:
     """Write the sample company as JSON Lines (one file per class) plus manifest.json; return counts per class."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = build_sample(seed)
+    data, truth = build_sample_with_truth(seed)
     counts = {rtype: len(records) for rtype, records in data.items()}
     for rtype, records in data.items():
         _write_jsonl(out_dir / FILES[rtype], records)
-    manifest = {"generator": GENERATOR, "seed": seed, "counts": dict(sorted(counts.items()))}
+    manifest = {"generator": GENERATOR, "seed": seed, "counts": dict(sorted(counts.items())), "actions": truth}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n",
                                            encoding="utf-8")
     log.info("wrote sample company (seed %d) to %s: %s", seed, out_dir, counts)

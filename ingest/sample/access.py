@@ -2,7 +2,7 @@
 
 Realistic restrictions, derived from the generated data (no random draw, so the rest of the
 sample is unchanged): the cases and orders of the biggest business accounts are for the
-key-account team only; one of them, a law firm, is confidential as a whole (its customer node
+key-account team only (and so are the actions taken on them); one of them, a law firm, is confidential as a whole (its customer node
 too); internal security runbooks (troubleshooting guides on malware, single sign-on, 2FA and
 locked accounts) are for staff in the "internal" group. Everything else stays public.
 """
@@ -45,8 +45,8 @@ def assign_access_groups(data: dict[str, list[Record]]) -> dict[str, list[str]]:
     accounts = key_accounts(data)
     customers = {c["uid"]: c for c in data["Customer"]}
     restricted: dict[str, list[str]] = defaultdict(list)
-    for record in (*data["SupportCase"], *data["Transaction"]):
-        if set(_ends(record, "RAISED") + _ends(record, "PLACED")) & set(accounts):
+    for record in (*data["SupportCase"], *data["Transaction"], *data.get("Action", [])):
+        if set(_ends(record, "RAISED") + _ends(record, "PLACED") + _ends(record, "ACTION_ON")) & set(accounts):
             _restrict(record, KEY_ACCOUNTS)
             restricted[KEY_ACCOUNTS].append(record["uid"])
     confidential = [uid for uid in accounts if customers[uid]["props"].get("industry") == CONFIDENTIAL_INDUSTRY]

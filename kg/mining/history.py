@@ -16,23 +16,24 @@ from typing import Any
 
 from kcrm.errors import MiningInputError
 from kcrm.kg.connection import Graph
+from kcrm.kg.visibility import visible
 from kcrm.ontology.model import Ontology
 
 log = logging.getLogger(__name__)
 
-READ_CUSTOMERS = "MATCH (c:`{customer}`) RETURN c.uid AS uid, c.name AS name ORDER BY uid"
+READ_CUSTOMERS = f"MATCH (c:`{{customer}}`) WHERE {visible('c')} RETURN c.uid AS uid, c.name AS name ORDER BY uid"
 READ_PRODUCTS = "MATCH (p:`{product}`) RETURN p.uid AS uid, p.name AS name ORDER BY uid"
-READ_ORDERS = """
-MATCH (c:`{customer}`)-[:`{placed}`]->(t:`{transaction}`)
-OPTIONAL MATCH (t)-[line:`{contains}`]->(p:`{product}`)
+READ_ORDERS = f"""
+MATCH (c:`{{customer}}`)-[:`{{placed}}`]->(t:`{{transaction}}`) WHERE {visible('c')} AND {visible('t')}
+OPTIONAL MATCH (t)-[line:`{{contains}}`]->(p:`{{product}}`)
 WITH c, t, collect(p.uid) AS products, sum(coalesce(line.quantity, 1) * p.price) AS listValue,
      collect(DISTINCT p.currency) AS listCurrencies, count(p.price) AS priced, count(p) AS lines
 RETURN c.uid AS customer, t.uid AS uid, t.orderedAt AS at, t.total AS total, t.currency AS currency,
        products, listValue, listCurrencies, priced = lines AND lines > 0 AS fullyPriced
 ORDER BY at, uid
 """
-READ_CASES = """
-MATCH (c:`{customer}`)-[:`{raised}`]->(s:`{case}`)
+READ_CASES = f"""
+MATCH (c:`{{customer}}`)-[:`{{raised}}`]->(s:`{{case}}`) WHERE {visible('c')} AND {visible('s')}
 RETURN c.uid AS customer, s.openedAt AS at ORDER BY at
 """
 
@@ -110,16 +111,20 @@ def _amounts(rows: list[dict[str, Any]]) -> tuple[list[float], str]:
     return [float(row["listValue"]) for row in rows], f"list price ({next(iter(list_currencies), 'USD')})"
 
 
-def read_history(graph: Graph, ontology: Ontology) -> History:
-    """Customers, their orders and their cases; labels and types come from the ontology."""
+def read_history(graph: Graph, ontology: Ontology, groups: list[str] | None = None) -> History:
+    """Customers, their orders and their cases; labels and types come from the ontology.
+
+    `groups`: a caller's visible groups (`kcrm.kg.visibility.query_groups`), so that figures
+    computed for a caller rest only on what it may see; None (mining, the CLI) reads everything.
+    """
     names = {
         "customer": ontology.class_spec("Customer").name, "transaction": ontology.class_spec("Transaction").name,
         "product": ontology.class_spec("Product").name, "case": ontology.class_spec("SupportCase").name,
         "placed": ontology.relationship("PLACED").type, "contains": ontology.relationship("CONTAINS").type,
         "raised": ontology.relationship("RAISED").type,
     }
-    customers = {row["uid"]: row["name"] or row["uid"] for row in graph.read(READ_CUSTOMERS.format(**names))}
-    rows = graph.read(READ_ORDERS.format(**names))
+    customers = {row["uid"]: row["name"] or row["uid"] for row in graph.read(READ_CUSTOMERS.format(**names), groups=groups)}
+    rows = graph.read(READ_ORDERS.format(**names), groups=groups)
     bad = [row["uid"] for row in rows if row["at"] is None]
     if bad:
         raise MiningInputError(f"transactions without orderedAt: {', '.join(bad[:10])}")
@@ -127,7 +132,7 @@ def read_history(graph: Graph, ontology: Ontology) -> History:
     orders = [Order(row["uid"], row["customer"], to_datetime(row["at"]), amount, tuple(sorted(set(row["products"]))))
               for row, amount in zip(rows, amounts, strict=True)]
     cases = [CaseEvent(row["customer"], to_datetime(row["at"]))
-             for row in graph.read(READ_CASES.format(**names)) if row["at"] is not None]
+             for row in graph.read(READ_CASES.format(**names), groups=groups) if row["at"] is not None]
     log.info("read %d customers, %d orders (%s), %d cases", len(customers), len(orders), basis, len(cases))
     products = {row["uid"]: row["name"] or row["uid"] for row in graph.read(READ_PRODUCTS.format(**names))}
     return History(customers=customers, orders=orders, cases=cases, amount_basis=basis, products=products)

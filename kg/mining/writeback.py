@@ -120,11 +120,17 @@ def write_insights(graph: Graph, ontology: Ontology, now: str, customers: list[d
 
 
 def remove_stale(graph: Graph, ontology: Ontology, now: str = NEVER) -> dict[str, int]:
-    """Remove mined facts not stamped `now`; with the default, every mined fact (`kcrm mine --clear`)."""
+    """Remove mined facts not stamped `now`; with the default, every mined fact (`kcrm mine --clear`),
+    the outcome estimates and action stamps of `kcrm mine outcomes` included."""
     names = graph_names(ontology)
     cleared = dict.fromkeys((*CUSTOMER_PROPERTIES, "computedBy", "computedAt"))
     params = {"source": SOURCE, "now": now}
-    return {
+    outcomes: dict[str, int] = {}
+    if now == NEVER:
+        from kcrm.kg.mining.outcome_graph import remove_outcomes  # it imports this module
+
+        outcomes = {f"outcome_{k}": v for k, v in remove_outcomes(graph, ontology).items()}
+    return {**outcomes,
         "recommendations": graph.write(DELETE_STALE_EDGES.format(
             start=names["customer"], type=names["recommended"], end=names["product"]), **params)[0]["n"],
         "segment_members": graph.write(DELETE_STALE_EDGES.format(

@@ -23,7 +23,7 @@ MINIMUMS = {"Customer": 300, "Product": 60, "Policy": 25, "IndustryRule": 25, "E
             "Document": 150, "Segment": 6, "Channel": 5, "Transaction": 6000}
 PREFIXES = {"Customer": "CUS-", "Product": "PRD-", "Policy": "POL-", "IndustryRule": "RULE-", "Employee": "EMP-",
             "SupportCase": "CASE-", "Document": "DOC-", "Segment": "SEG-", "Channel": "CH-", "Transaction": "TXN-",
-            "Campaign": "CMP-"}
+            "Campaign": "CMP-", "Action": "ACT-"}
 CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 Data = dict[str, list[dict[str, Any]]]

@@ -8,11 +8,12 @@ import { expertsView } from "./experts.js";
 import { customerView } from "./customer.js";
 import { entityView } from "./entity.js";
 import { knowledgeMapView, knowledgeRiskView } from "./knowledge.js";
+import { outcomesView } from "./outcomes.js";
 
 const $ = (id) => document.getElementById(id);
 const ROUTES = { "": searchView, search: searchView, case: caseView, experts: expertsView,
                  customer: customerView, entity: entityView,
-                 "knowledge-map": knowledgeMapView, "knowledge-risk": knowledgeRiskView };
+                 "knowledge-map": knowledgeMapView, "knowledge-risk": knowledgeRiskView, outcomes: outcomesView };
 
 let generation = 0;
 let signInMessage = "";
@@ -38,6 +39,7 @@ function applyLanguage() {
   $("nav-experts").textContent = t("nav.experts");
   $("nav-map").textContent = t("nav.map");
   $("nav-risk").textContent = t("nav.risk");
+  $("nav-outcomes").textContent = t("nav.outcomes");
   $("sign-out").textContent = t("signout");
   const toggle = $("lang-toggle");
   toggle.textContent = t("lang.toggle");
