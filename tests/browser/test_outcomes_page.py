@@ -50,12 +50,14 @@ def test_outcomes_page_plots_each_uplift_with_its_interval(estimates, signed_in,
 
 
 def test_outcomes_page_tells_a_non_analyst_it_needs_the_role(api_url, page, make_key) -> None:
-    """The shell's rule for a 403: back to sign-in, with the server's reason (the role needed)."""
-    from tests.browser.conftest import sign_in
+    """The shell's rule for a 403: the server's reason (the role needed) on the page, still signed in."""
+    from tests.browser.conftest import settled, sign_in
 
     sign_in(page, api_url, make_key(roles=("agent",), name="outcomes-page-agent"))
     page.goto(f"{api_url}/#/outcomes")
-    message = page.locator("#signin-message")
+    settled(page)
+    message = page.locator("#error")
     expect(message).to_contain_text("403")
     expect(message).to_contain_text("analyst")
     expect(page.locator("#outcomes-table")).to_have_count(0)
+    assert page.evaluate("sessionStorage.getItem('kcrm.apiKey')"), "a 403 must not sign the person out"
