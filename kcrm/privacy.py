@@ -5,7 +5,8 @@ customer's data reaches: the graph (by the ontology's rules), the published sear
 (incremental remove/update: passages, snippets, the spelling vocabulary and facet values are
 all derived from the indexed items, so re-reading the touched items purges them), ingest reports
 and quarantine files, pending notifications and webhook deliveries (`AlertStore.erase_subject`),
-and the suppression list. Per-process caches follow the graph's watermark, which erasure moves.
+the service state in Neo4j that quotes the customer (job records, audit details: scrubbed, kept), and
+the suppression list. Per-process caches follow the graph's watermark, which erasure moves.
 The CLI and the API both call these functions, so a dry run and a real run report the same way.
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +29,7 @@ from kcrm.kg.suppression import suppress
 from kcrm.ontology.erasure import load_erasure_rules
 from kcrm.ontology.model import load_ontology
 from kcrm.ontology.rdf import INTERNAL_PROPERTIES, serialize, to_rdf
+from kcrm.statedb import SERVICE_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,44 @@ def scrub_files(roots: list[Path], strings: list[str], dry_run: bool = False) ->
     return touched
 
 
+# Service state (ingest jobs with their rejection messages, audit details, possible duplicates...)
+# that quotes the customer: string properties, or lists of strings, holding one of the needles.
+STATE_QUOTING = f"""
+MATCH (n:{SERVICE_LABEL})
+WITH n, [k IN keys(n) WHERE any(s IN $needles WHERE
+    (n[k] IS :: STRING AND toLower(n[k]) CONTAINS s)
+    OR (n[k] IS :: LIST<STRING NOT NULL> AND any(v IN n[k] WHERE toLower(v) CONTAINS s)))] AS quoting
+WHERE size(quoting) > 0
+RETURN elementId(n) AS id, [l IN labels(n) WHERE l <> $service] AS labels, n{{.*}} AS props, quoting
+"""
+SET_STATE = "MATCH (n) WHERE elementId(n) = $id SET n += $props"
+
+
+def scrub_service_state(graph: Graph, strings: list[str], dry_run: bool = False) -> dict[str, int]:
+    """Cut the strings out of the service's own state in Neo4j; counts of records per kind.
+
+    The records stay (an audit entry still says who did what, a job still says it ran); only the
+    customer's words in them become the placeholder, matched regardless of case.
+    """
+    variants = [v for v in _variants(strings) if v]
+    if not variants:
+        return {}
+    rows = graph.read(STATE_QUOTING, needles=[v.lower() for v in variants], service=SERVICE_LABEL)
+    counts = Counter(label for row in rows for label in row["labels"])
+    if dry_run:
+        return dict(counts)
+    pattern = re.compile("|".join(re.escape(v) for v in variants), re.IGNORECASE)
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, list):
+            return [pattern.sub(PLACEHOLDER, v) for v in value]
+        return pattern.sub(PLACEHOLDER, value)
+
+    for row in rows:
+        graph.write(SET_STATE, id=row["id"], props={k: scrub(row["props"][k]) for k in row["quoting"]})
+    return dict(counts)
+
+
 @dataclass
 class ErasureReport:
     """What an erasure did (or, dry, would do) per store; counts and uids, never the data itself."""
@@ -96,17 +138,19 @@ class ErasureReport:
     search: dict[str, Any] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=dict)
+    state: dict[str, int] = field(default_factory=dict)
     suppressed: int = 0
 
     def counts(self) -> dict[str, Any]:
         """The numbers the audit entry keeps."""
         return {"deleted": len(self.graph["deleted"]), "kept_pseudonymised": len(self.graph["kept_pseudonymised"]),
                 "redacted": len(self.graph["redacted"]), "relationships_removed": self.graph["relationships_removed"],
-                "search": self.search, "files": self.files, "alerts": self.alerts, "suppressed": self.suppressed}
+                "search": self.search, "files": self.files, "alerts": self.alerts, "state": self.state,
+                "suppressed": self.suppressed}
 
     def as_dict(self) -> dict[str, Any]:
         return {"uid": self.uid, "dry_run": self.dry_run, "graph": self.graph, "search": self.search,
-                "files": self.files, "alerts": self.alerts, "suppressed": self.suppressed}
+                "files": self.files, "alerts": self.alerts, "state": self.state, "suppressed": self.suppressed}
 
 
 def _indexed(settings: Settings, uids: set[str]) -> int:
@@ -137,6 +181,7 @@ def erase_subject(settings: Settings, graph: Graph, uid: str, dry_run: bool = Fa
         report.search = {"remove": _indexed(settings, gone), "update": _indexed(settings, touched_uids - gone)}
         report.files = {"files": scrub_files(roots, plan.strings, dry_run=True)}
         report.alerts = alerts.erase_subject(sorted(touched_uids), plan.strings, dry_run=True) if alerts else {}
+        report.state = scrub_service_state(graph, plan.strings, dry_run=True)
         report.suppressed = len(plan.touched)
         return report
     now = datetime.now(UTC).isoformat()
@@ -147,5 +192,6 @@ def erase_subject(settings: Settings, graph: Graph, uid: str, dry_run: bool = Fa
                      if update is not None else {"index": "none published"})
     report.files = {"files": scrub_files(roots, plan.strings)}
     report.alerts = alerts.erase_subject(sorted(touched_uids), plan.strings) if alerts else {}
+    report.state = scrub_service_state(graph, plan.strings)  # after alerts: what they deleted needs no scrub
     log.info("erased customer %s: %s", uid, report.counts())
     return report

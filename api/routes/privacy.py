@@ -43,6 +43,9 @@ class ErasureOut(BaseModel):
     files: dict[str, int] = Field(examples=[{"files": 2}], description="Ingest reports and quarantine files cleaned.")
     alerts: dict[str, int] = Field(examples=[{"notifications": 3, "deliveries": 1, "subscriptions": 0,
                                               "warning_state": 1}])
+    state: dict[str, int] = Field(default_factory=dict, examples=[{"KcrmIngestJob": 1, "KcrmAuditEntry": 2}],
+                                  description="Service records (jobs, audit entries...) whose text quoted the "
+                                  "customer, per kind: kept, with those words replaced by '[erased]'.")
     suppressed: int = Field(examples=[43], description="Source keys added to the suppression list.")
 
 

@@ -205,6 +205,11 @@ def test_analytics_prior_sample(stack_env: dict[str, str]) -> None:
     assert "sample validation" in out
 
 
+def test_knowledge_figures(stack_env: dict[str, str], tmp_path: Path) -> None:
+    run_bench("knowledge_figures.py", "--n", "1", "--json", tmp_path / "k.json", env=stack_env)
+    assert json.loads((tmp_path / "k.json").read_text())
+
+
 def test_search_scale(stack_env: dict[str, str], e2e_settings: Settings, tmp_path: Path) -> None:
     out = run_bench("search_scale.py", "--chunks", "3000", "--queries", "5", "--no-baseline", "--source",
                     e2e_settings.data_dir / "index", "--cache", tmp_path / "scale", "--json", tmp_path / "s.json",

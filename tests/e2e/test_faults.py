@@ -175,7 +175,9 @@ def test_neo4j_killed_under_load_gives_503_then_recovers_with_nothing_lost(fault
     server.start()
     took = _wait_ready(fault_api, 120)
     load.phase = "after"
-    time.sleep(4)
+    deadline = time.monotonic() + 120  # until one whole round (graph read and ingest) was sent after recovery
+    while time.monotonic() < deadline and not {"graph", "ingest"} <= {k for p, k, *_ in load.answers if p == "after"}:
+        time.sleep(0.5)
     load.stop.set()
     load.thread.join(timeout=120)
 

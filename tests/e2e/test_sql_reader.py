@@ -180,13 +180,14 @@ def test_a_query_and_its_problems(e2e_settings, tmp_path: Path) -> None:
     assert not failed.ok and "no such table" in failed.rejected[0].reason
 
 
-def test_the_cli_reads_a_database_url(tmp_path: Path, e2e_settings) -> None:
+def test_the_cli_reads_a_database_url(tmp_path: Path, cli_env: dict[str, str]) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     export = tmp_path / "tickets.csv"
     generate(export, rows=9)
     with export.open(encoding="utf-8", newline="") as handle:
         fill(url, list(csv.DictReader(handle)), 0, create=True)
-    env = dict(os.environ, KCRM_DATA_DIR=str(tmp_path / "data"))
+    # a dry run writes nothing, but checks references against the graph: the session's Neo4j
+    env = dict(cli_env, KCRM_DATA_DIR=str(tmp_path / "data"))
     done = subprocess.run([sys.executable, "-m", "kcrm.cli", "ingest", url, "--table", "tickets", "--mapping",
                            str(mapping_for_table(tmp_path)), "--dry-run"], env=env, capture_output=True, text=True,
                           timeout=300)
