@@ -36,6 +36,11 @@ from kcrm.search.vector_index import ChunkHit, ChunkRecord
 
 log = logging.getLogger(__name__)
 
+# How long a write waits out a failover (a node lost, a replica being promoted), and the per-document
+# statuses worth a repeat: unavailable shards and throttling.
+FAILOVER_S = 120.0
+RETRIABLE = {429, 503}
+
 BULK_CHUNK = 500
 
 
@@ -133,13 +138,33 @@ class OpenSearchIndex:
 
     def write(self, index: str, items: Sequence[ChunkRecord], chunks: Sequence[ChunkRecord],
               vectors: np.ndarray | None) -> int:
-        """Write documents; any document the cluster refused is an error (nothing lost silently)."""
-        written, errors = guarded(self.settings, lambda: helpers.bulk(
-            self.client, self._actions(index, items, chunks, vectors), chunk_size=BULK_CHUNK, raise_on_error=False,
-            max_retries=3, request_timeout=self._write_timeout_s))
-        if errors:
-            raise IndexNotReady(f"OpenSearch refused {len(errors)} documents in {index}; first: {errors[0]}")
-        return int(written)
+        """Write documents; any document the cluster refused is an error (nothing lost silently).
+
+        Documents refused as unavailable (503: a primary shard not active while a replica is being
+        promoted after a node loss) or throttled (429) are sent again until FAILOVER_S has passed;
+        document ids are deterministic, so a repeat overwrites rather than duplicates.
+        """
+        pending = list(self._actions(index, items, chunks, vectors))
+        deadline = time.monotonic() + FAILOVER_S
+        written, pause = 0, 1.0
+        while True:
+            batch = pending
+            done, errors = guarded(self.settings, lambda: helpers.bulk(
+                self.client, batch, chunk_size=BULK_CHUNK, raise_on_error=False, max_retries=3,
+                request_timeout=self._write_timeout_s))
+            written += int(done)
+            failed = {next(iter(e.values())).get("_id"): e for e in errors}
+            retriable = {i for i, e in failed.items() if next(iter(e.values())).get("status") in RETRIABLE}
+            if not failed:
+                return written
+            if retriable != set(failed) or time.monotonic() + pause > deadline:
+                first = next(iter(failed.values()))
+                raise IndexNotReady(f"OpenSearch refused {len(failed)} documents in {index}; first: {first}")
+            log.warning("OpenSearch refused %d documents as unavailable (failover?); sending them again in %.0f s",
+                        len(failed), pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
+            pending = [a for a in batch if a["_id"] in retriable]
 
     def refresh(self, index: str) -> None:
         """Make written documents searchable; given the write timeout, since a refresh waits out a
