@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -36,6 +36,17 @@ def _settings() -> Settings:
 def _fail(exc: Exception) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
+
+
+def _as_of(value: str | None) -> datetime | None:
+    """The `--as-of` option as an aware date-time (UTC when no offset is given); exit 2 when malformed."""
+    try:
+        when = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        _fail(ValueError(f"--as-of {value!r} is not an ISO 8601 date or date-time"))
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when
 
 
 @neo4j_app.command("start")
@@ -315,7 +326,6 @@ def mine(
     """Recompute value tiers, churn risk, cross-sell and segments and write them into the graph (idempotent)."""
     if ctx.invoked_subcommand is not None:
         return
-    from datetime import datetime
 
     from kcrm import workflows
     from kcrm.kg.mining.pipeline import MiningConfig
@@ -323,12 +333,7 @@ def mine(
     from kcrm.ontology.model import load_ontology
 
     settings = _settings()
-    try:
-        when = datetime.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        _fail(ValueError(f"--as-of {as_of!r} is not an ISO 8601 date or date-time"))
-    if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+    when = _as_of(as_of)
     try:
         config = MiningConfig(as_of=when, churn_horizon_days=horizon_days, churn_model=churn_model)
         with workflows.open_graph(settings) as graph:
@@ -391,17 +396,11 @@ def mine_outcomes_command(
 ) -> None:
     """Uplift of each kind of action (retention call, cross-sell offer, campaign send) against matched
     customers not acted on, with a 95% interval; written to the graph as OutcomeEstimate nodes."""
-    from datetime import datetime
 
     from kcrm import workflows
 
     settings = _settings()
-    try:
-        when = datetime.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        _fail(ValueError(f"--as-of {as_of!r} is not an ISO 8601 date or date-time"))
-    if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
+    when = _as_of(as_of)
     try:
         with workflows.open_graph(settings) as graph:
             summary = workflows.mine_outcomes(settings, graph, when)

@@ -9,7 +9,7 @@ KCRM_NEO4J_RETRY_S, so the API answers 503 quickly and recovers as soon as Neo4j
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from neo4j import Driver, GraphDatabase, unit_of_work
@@ -101,6 +101,22 @@ class Graph:
     def write(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         """Run a write query in one transaction (retried by the driver on transient errors)."""
         return self._run(cypher, params, write=True)
+
+    def write_all(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Run several write statements in one transaction: all of them happen, or none (a merge,
+        an erasure). Same timeout and error mapping as `write`."""
+        @unit_of_work(timeout=self.timeout_s)
+        def work(tx: Any) -> None:
+            for cypher, params in statements:
+                tx.run(cypher, dict(params)).consume()
+
+        try:
+            with self.driver.session(database=self.database) as session:
+                session.execute_write(work)
+        except GRAPH_ERRORS as exc:
+            if (mapped := graph_error(exc, self.uri, self.timeout_s)) is None:
+                raise
+            raise mapped from exc
 
     def ping(self) -> bool:
         """True when the server answers a trivial query now (no driver retries: /readyz must answer fast).

@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from neo4j import unit_of_work
-
 from kcrm.errors import EntityNotFound, KcrmError
-from kcrm.kg.connection import GRAPH_ERRORS, Graph, graph_error
+from kcrm.kg.connection import Graph
 from kcrm.ontology.model import Ontology
 
 log = logging.getLogger(__name__)
@@ -108,18 +106,7 @@ class _Tx:
         self.statements.append((cypher, params))
 
     def run(self, graph: Graph) -> None:
-        @unit_of_work(timeout=graph.timeout_s)
-        def work(tx: Any) -> None:
-            for cypher, params in self.statements:
-                tx.run(cypher, params).consume()
-
-        try:
-            with graph.driver.session(database=graph.database) as session:
-                session.execute_write(work)
-        except GRAPH_ERRORS as exc:
-            if (mapped := graph_error(exc, graph.uri, graph.timeout_s)) is None:
-                raise
-            raise mapped from exc
+        graph.write_all(self.statements)
 
 
 def _label_of(ontology: Ontology, labels: list[str]) -> str:

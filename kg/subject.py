@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from neo4j import unit_of_work
-
 from kcrm.errors import EntityNotFound
-from kcrm.kg.connection import GRAPH_ERRORS, Graph, graph_error
+from kcrm.kg.connection import Graph
 from kcrm.ontology.erasure import ErasureRules
 from kcrm.ontology.model import Ontology
 from kcrm.ontology.rdf import GraphEdge, GraphNode
@@ -237,15 +235,4 @@ def apply_erasure(graph: Graph, plan: ErasurePlan) -> None:
                   (DELETE_OWNED, {"uids": [uid for _, uid in plan.deleted]}),
                   (DELETE_CUSTOMER, {"uid": plan.uid})]
 
-    @unit_of_work(timeout=graph.timeout_s)
-    def work(tx: Any) -> None:
-        for cypher, params in statements:
-            tx.run(cypher, params).consume()
-
-    try:
-        with graph.driver.session(database=graph.database) as session:
-            session.execute_write(work)
-    except GRAPH_ERRORS as exc:
-        if (mapped := graph_error(exc, graph.uri, graph.timeout_s)) is None:
-            raise
-        raise mapped from exc
+    graph.write_all(statements)
