@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # statuses worth a repeat: unavailable shards and throttling.
 FAILOVER_S = 120.0
 RETRIABLE = {429, 503}
+# How long publishing a generation waits for its replicas before going live without them.
+REPLICA_WAIT_S = 60
 
 BULK_CHUNK = 500
 
@@ -177,11 +179,25 @@ class OpenSearchIndex:
         return max(60.0, self.settings.opensearch_timeout_s)
 
     def publish(self, name: str) -> None:
-        """Make `name` searchable: refresh, wait for its primaries, move the alias atomically, drop the old."""
+        """Make `name` searchable: refresh, wait for its primaries and then (briefly) its replicas, move
+        the alias atomically, drop the old.
+
+        Why wait for replicas: a generation that goes live before its replicas are copied has one copy
+        of each shard, so losing the node that holds it blocks every write to that shard until the node
+        returns (seen on CI: a node killed seconds after a rebuild froze incremental updates for
+        minutes). Green is awaited for at most REPLICA_WAIT_S; a cluster that cannot place replicas
+        (one node) is green at once, since `auto_expand_replicas` asks for none there.
+        """
         self.refresh(name)
         wait_s = int(self.settings.opensearch_start_timeout_s)
         guarded(self.settings, lambda: self.client.cluster.health(  # `timeout=` would be the client's socket timeout
             index=name, params={"wait_for_status": "yellow", "timeout": f"{wait_s}s"}, request_timeout=wait_s + 5))
+        health = guarded(self.settings, lambda: self.client.cluster.health(
+            index=name, params={"wait_for_status": "green", "timeout": f"{REPLICA_WAIT_S}s"},
+            request_timeout=REPLICA_WAIT_S + 5, ignore=[408]))  # 408: timed out, body says the status
+        if health.get("status") != "green":
+            log.warning("opensearch generation %s goes live %s: its replicas were not all placed within %d s",
+                        name, health.get("status"), REPLICA_WAIT_S)
         old = self.current_index()
         actions: list[dict[str, Any]] = [{"add": {"index": name, "alias": self.alias}}]
         if old:

@@ -40,6 +40,9 @@ def test_killing_the_cluster_manager_loses_no_search_and_no_acknowledged_write(o
     cluster = LocalOpenSearch(settings)
     backend = OpenSearchBackend(settings, make_embedder(settings))
     backend.rebuild(items("base", 30))
+    # A generation goes live with its replicas placed: else the kill below can take a shard's only copy
+    # and block writes to it until the node returns (how this test failed on CI).
+    assert backend.index.client.cluster.health(index=backend.index.live())["status"] == "green"
     victim = elected_manager(settings)
 
     searches: list[int] = []
@@ -78,6 +81,7 @@ def test_killing_the_cluster_manager_loses_no_search_and_no_acknowledged_write(o
     reader.join(timeout=60)
 
     assert killed and not failures, failures[:5]
+    assert not writer.is_alive(), f"writes still blocked 240 s after the kill; acknowledged {acknowledged}"
     assert len(searches) > 10
     assert len(acknowledged) == UPDATES
     survivors = [settings.opensearch_http_port + i for i in range(3) if i != victim]
