@@ -205,7 +205,7 @@ def reindex(
 ) -> None:
     """Rebuild the search index from Neo4j and swap it in atomically."""
     from kcrm import workflows
-    from kcrm.ingest.freshness import index_freshness
+    from kcrm.search.freshness import index_freshness
 
     settings = _settings()
     try:

@@ -238,8 +238,8 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
     With `sql` the rows come from a database table or query instead (`path` only names the run),
     from the watermark the last successful run of the same read reached (`kcrm.ingest.watermarks`).
     """
-    from kcrm.ingest.freshness import index_freshness
     from kcrm.ingest.pipeline import IngestOptions, ingest_path, new_run_id, unfinished_run
+    from kcrm.search.freshness import index_freshness
 
     ontology = load_ontology()
     if graph is not None and not dry_run:

@@ -12,7 +12,7 @@ from kcrm import __version__
 from kcrm.api.deps import get_state
 from kcrm.api.state import ServiceState
 from kcrm.errors import KcrmError
-from kcrm.ingest.freshness import index_freshness
+from kcrm.search.freshness import index_freshness
 
 router = APIRouter(tags=["health"])
 
