@@ -16,8 +16,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from kcrm.access import PUBLIC_GROUP
-from kcrm.ingest.records import Problem, Record
 from kcrm.kg.connection import Graph
+from kcrm.kg.records import Problem, Record
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
 

@@ -17,10 +17,10 @@ from typing import Any
 from kcrm.access import SYSTEM, Principal
 from kcrm.errors import EntityNotFound, ValidationFailed
 from kcrm.ingest.directory import write_records
-from kcrm.ingest.records import Record, RelRef
 from kcrm.ingest.validate import validate_record
 from kcrm.kg.connection import Graph
 from kcrm.kg.loader import LoadReport
+from kcrm.kg.records import Record, RelRef
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
 

@@ -68,7 +68,7 @@ def load_records(settings: Settings, graph: Graph, directory: Path, progress: bo
 
 def link(settings: Settings, graph: Graph) -> dict[str, object]:
     """Link every case and document of the graph to the entities it mentions (idempotent)."""
-    from kcrm.ingest.linking import Linker
+    from kcrm.nlp.linking import Linker
 
     return Linker(graph, batch_size=settings.load_batch_size, ner_model=settings.ner_model).link().as_dict()
 
@@ -80,14 +80,14 @@ def topic_model_path(settings: Settings) -> Path:
 
 def classify(settings: Settings, graph: Graph) -> dict[str, object]:
     """File every case and document under its topics (CLASSIFIED_AS edges; idempotent)."""
-    from kcrm.ingest.topics import TopicClassifier
+    from kcrm.nlp.topics import TopicClassifier
 
     return TopicClassifier(graph, topic_model_path(settings), batch_size=settings.load_batch_size).classify().as_dict()
 
 
 def evaluate_topics(settings: Settings, graph: Graph, held_out: float = 0.2, seed: int = 42) -> dict[str, object]:
     """Topic classification accuracy on held-out labelled texts against the majority baseline."""
-    from kcrm.ingest.topics import TopicClassifier
+    from kcrm.nlp.topics import TopicClassifier
 
     return TopicClassifier(graph, topic_model_path(settings)).evaluate(held_out, seed)
 

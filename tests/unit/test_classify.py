@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kcrm.ingest.classify import (
+from kcrm.nlp.classify import (
     MajorityTopicModel,
     TfidfTopicModel,
     accuracy,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kcrm.ingest.extraction import EntityRuler, build_terms, name_aliases, topic_terms
-from kcrm.ingest.linking import aggregate, joined_text
+from kcrm.nlp.extraction import EntityRuler, build_terms, name_aliases, topic_terms
+from kcrm.nlp.linking import aggregate, joined_text
 from kcrm.ontology.taxonomy import load_concepts
 
 ROWS = [

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from kcrm.ingest.records import read_jsonl
 from kcrm.ingest.sample import FILES, GENERATOR, generate_sample
 from kcrm.ingest.validate import validate_record
+from kcrm.kg.records import read_jsonl
 from kcrm.ontology.model import load_ontology
 from kcrm.ontology.taxonomy import leaf_concepts, load_concepts
 

@@ -22,7 +22,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from kcrm.ingest.resolve import is_chinese, normalise_name
+from kcrm.nlp.names import is_chinese, normalise_name
 
 log = logging.getLogger(__name__)
 

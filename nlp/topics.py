@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kcrm.ingest.classify import (
+from kcrm.kg.connection import Graph
+from kcrm.nlp.classify import (
     LabelTopicModel,
     TfidfTopicModel,
     TopicModel,
@@ -26,8 +27,7 @@ from kcrm.ingest.classify import (
     load_model,
     save_model,
 )
-from kcrm.ingest.linking import TEXT_CLASSES, cached_ruler, joined_text
-from kcrm.kg.connection import Graph
+from kcrm.nlp.linking import TEXT_CLASSES, cached_ruler, joined_text
 from kcrm.ontology.model import Ontology, load_ontology
 from kcrm.ontology.taxonomy import load_concepts
 

@@ -1,6 +1,6 @@
 """Entity linking: cases and documents get MENTIONS edges to the entities their text names.
 
-The ruler (`kcrm.ingest.extraction`) is built from the graph as it is now, so a run links to
+The ruler (`kcrm.nlp.extraction`) is built from the graph as it is now, so a run links to
 everything loaded so far. A node's text is its title, description/text and resolution joined by
 blank lines; an edge carries the best confidence, the first matched text and its offset in that
 joined text, the number of mentions, the method and when it was computed. Re-linking a node
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrm.ingest.extraction import LINKED_CLASSES, TOPIC, EntityRuler, Mention, build_terms, topic_terms
 from kcrm.kg.connection import Graph
+from kcrm.nlp.extraction import LINKED_CLASSES, TOPIC, EntityRuler, Mention, build_terms, topic_terms
 from kcrm.ontology.model import Ontology, load_ontology
 from kcrm.ontology.taxonomy import load_concepts
 
