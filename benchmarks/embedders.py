@@ -41,7 +41,7 @@ QUERIES = ["refund policy", "退款", "printer driver fails after update", "打�
 def sample_texts(directory: Path) -> list[str]:
     """Title + text (or description + resolution) of every searchable sample record."""
     if not (directory / FILES[0]).exists():
-        from kcrm.ingest.sample import generate_sample
+        from kcrm.sample import generate_sample
 
         generate_sample(directory)
     texts = []

@@ -99,7 +99,7 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = 42,
 ) -> None:
     """Generate the sample company's record files."""
-    from kcrm.ingest.sample import generate_sample
+    from kcrm.sample import generate_sample
 
     settings = _settings()
     out = out or settings.sample_dir

@@ -42,7 +42,7 @@ def open_graph(settings: Settings, start_local: bool = True) -> Graph:
 
 def ensure_sample(settings: Settings, directory: Path | None = None) -> Path:
     """The sample company's record files, generated (deterministically) on first use."""
-    from kcrm.ingest.sample import generate_sample
+    from kcrm.sample import generate_sample
 
     directory = directory or settings.sample_dir
     if not (directory / "manifest.json").exists():

@@ -88,7 +88,7 @@ def wipe_service_state(graph) -> None:
 
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from kcrm.ingest.sample import generate_sample
+    from kcrm.sample import generate_sample
 
     directory = tmp_path_factory.mktemp("sample")
     generate_sample(directory)

@@ -25,32 +25,29 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from kcrm.ingest.sample.access import assign_access_groups
-from kcrm.ingest.sample.actions import build_actions
-from kcrm.ingest.sample.campaigns import build_campaigns
-from kcrm.ingest.sample.cases import CaseContext, build_cases, region_matches
-from kcrm.ingest.sample.catalog import CHANNELS, PRODUCTS, SEGMENTS, TOPICS, ProductRow
-from kcrm.ingest.sample.common import SCENARIO_KINDS, TEXT_KEYS, Record, iso, record, rel_from, rel_to
-from kcrm.ingest.sample.docs import DocContext, build_documents
-from kcrm.ingest.sample.orders import Order, build_orders
-from kcrm.ingest.sample.people import Customer, Employee, build_customers, build_employees
-from kcrm.ingest.sample.policies import JURISDICTION_OF_REGION, POLICIES, Regulation
-from kcrm.ingest.sample.rules import RULES
-from kcrm.ingest.sample.text_en import TEXT_EN_A
-from kcrm.ingest.sample.text_en2 import TEXT_EN_B
-from kcrm.ingest.sample.text_zh import TEXT_ZH_A
-from kcrm.ingest.sample.text_zh2 import TEXT_ZH_B
 from kcrm.ontology.taxonomy import load_concepts
+from kcrm.sample.access import assign_access_groups
+from kcrm.sample.actions import build_actions
+from kcrm.sample.campaigns import build_campaigns
+from kcrm.sample.cases import CaseContext, build_cases, region_matches
+from kcrm.sample.catalog import CHANNELS, PRODUCTS, SEGMENTS, TOPICS, ProductRow
+from kcrm.sample.common import SCENARIO_KINDS, TEXT_KEYS, Record, iso, record, rel_from, rel_to
+from kcrm.sample.docs import DocContext, build_documents
+from kcrm.sample.orders import Order, build_orders
+from kcrm.sample.people import Customer, Employee, build_customers, build_employees
+from kcrm.sample.policies import JURISDICTION_OF_REGION, POLICIES, Regulation
+from kcrm.sample.rules import RULES
+from kcrm.sample.texts import LANGUAGES, load_texts
 
 log = logging.getLogger(__name__)
 
-GENERATOR = "kcrm.ingest.sample"
+GENERATOR = "kcrm.sample"
 FILES = {"Customer": "customers.jsonl", "Product": "products.jsonl", "Policy": "policies.jsonl",
          "IndustryRule": "industry_rules.jsonl", "Employee": "employees.jsonl", "SupportCase": "support_cases.jsonl",
          "Document": "documents.jsonl", "Segment": "segments.jsonl", "Channel": "channels.jsonl",
          "Transaction": "transactions.jsonl", "Campaign": "campaigns.jsonl",
          "Action": "actions.jsonl"}
-TEXTS = {"en": {**TEXT_EN_A, **TEXT_EN_B}, "zh": {**TEXT_ZH_A, **TEXT_ZH_B}}
+TEXTS = {language: load_texts(language) for language in LANGUAGES}
 # product category -> e-mail local parts of the staff who own products in it
 _PRODUCT_OWNERS = {
     "cat-laser-printers": ["daniel.kim", "zhao.qiang"], "cat-inkjet-printers": ["zhang.min", "michael.brooks"],

@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from kcrm.ingest.sample.catalog import CURRENCIES, LINE_QUANTITY, SEGMENT_BASKETS, SOFTWARE, ProductRow
-from kcrm.ingest.sample.people import DATA_END, ORDER_START, Customer
+from kcrm.sample.catalog import CURRENCIES, LINE_QUANTITY, SEGMENT_BASKETS, SOFTWARE, ProductRow
+from kcrm.sample.people import DATA_END, ORDER_START, Customer
 
 _DISCOUNT = {"SEG-ENTERPRISE": 0.82, "SEG-MIDMARKET": 0.9, "SEG-SMB": 0.97, "SEG-CONSUMER": 1.0,
              "SEG-PUBLIC": 0.88, "SEG-REGULATED": 0.88}

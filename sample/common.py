@@ -12,7 +12,7 @@ import string
 from datetime import UTC, date, datetime
 from typing import Any
 
-from kcrm.ingest.sample.catalog import CATEGORY_NOUNS, DEVICES, HARDWARE, SERVICES, SOFTWARE, ProductRow
+from kcrm.sample.catalog import CATEGORY_NOUNS, DEVICES, HARDWARE, SERVICES, SOFTWARE, ProductRow
 
 Record = dict[str, Any]
 

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from kcrm.ingest.sample.catalog import CASE_PROPENSITY, CHANNELS, TOPIC_TEAMS, TOPICS, ProductRow
-from kcrm.ingest.sample.common import (
+from kcrm.sample.catalog import CASE_PROPENSITY, CHANNELS, TOPIC_TEAMS, TOPICS, ProductRow
+from kcrm.sample.common import (
     GENERIC_EN,
     GENERIC_ZH,
     Record,
@@ -27,9 +27,9 @@ from kcrm.ingest.sample.common import (
     scenarios_for,
     slot_names,
 )
-from kcrm.ingest.sample.orders import Order, OrderLine
-from kcrm.ingest.sample.people import DATA_END, Customer, Employee
-from kcrm.ingest.sample.policies import Regulation
+from kcrm.sample.orders import Order, OrderLine
+from kcrm.sample.people import DATA_END, Customer, Employee
+from kcrm.sample.policies import Regulation
 
 N_CASES = 3000
 END = datetime.combine(DATA_END, time(23, 59, 59))

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from kcrm.ingest.sample.catalog import SOFTWARE, TOPIC_TEAMS, TOPICS, ProductRow
-from kcrm.ingest.sample.common import Record, fill, make_slots, record, rel_from, rel_to, scenarios_for
-from kcrm.ingest.sample.people import Employee
 from kcrm.ontology.taxonomy import Concept
+from kcrm.sample.catalog import SOFTWARE, TOPIC_TEAMS, TOPICS, ProductRow
+from kcrm.sample.common import Record, fill, make_slots, record, rel_from, rel_to, scenarios_for
+from kcrm.sample.people import Employee
 
 DOC_PLAN = (("kb-article", 45), ("troubleshooting-guide", 35), ("faq", 30), ("manual", 20), ("release-notes", 20))
 _TECHNICAL = ("topic-installation", "topic-driver-update", "topic-wifi", "topic-vpn", "topic-performance",

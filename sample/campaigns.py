@@ -13,8 +13,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from kcrm.ingest.sample.common import Record, iso, record, rel_from
-from kcrm.ingest.sample.people import Customer
+from kcrm.sample.common import Record, iso, record, rel_from
+from kcrm.sample.people import Customer
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from kcrm.ingest.sample.catalog import ProductRow
-from kcrm.ingest.sample.common import Record, iso, record, rel_from, rel_to
-from kcrm.ingest.sample.orders import Order, OrderLine, _unit_price
-from kcrm.ingest.sample.people import DATA_END, Customer
 from kcrm.kg.mining.history import Order as MinedOrder
 from kcrm.kg.mining.outcomes import RULES, outcome, strata_as_of
+from kcrm.sample.catalog import ProductRow
+from kcrm.sample.common import Record, iso, record, rel_from, rel_to
+from kcrm.sample.orders import Order, OrderLine, _unit_price
+from kcrm.sample.people import DATA_END, Customer
 
 CAMPAIGN = "CMP-0009"
 BUSINESS_CALL_RATE = {"SEG-ENTERPRISE": 0.6, "SEG-REGULATED": 0.6, "SEG-PUBLIC": 0.55, "SEG-MIDMARKET": 0.5,

@@ -6,7 +6,7 @@ customer industries it binds, which is how customers and cases get their GOVERNE
 
 from __future__ import annotations
 
-from kcrm.ingest.sample.policies import BUSINESS, HW_CATS, SW_CATS, Regulation
+from kcrm.sample.policies import BUSINESS, HW_CATS, SW_CATS, Regulation
 
 
 def _r(uid: str, title: str, text: str, lang: str, topics: tuple[str, ...], jurisdiction: str, industry: str,

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from kcrm.ingest.sample.catalog import COMPANY_DOMAIN
+from kcrm.sample.catalog import COMPANY_DOMAIN
 
 
 @dataclass(frozen=True)

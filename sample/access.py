@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from kcrm.ingest.sample.common import Record
+from kcrm.sample.common import Record
 
 KEY_ACCOUNTS = "key-accounts"
 INTERNAL = "internal"
