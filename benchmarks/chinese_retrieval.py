@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search import metrics
 from kcrm.search.bilingual_embedder import BilingualEmbedder, is_chinese
 from kcrm.search.embedder import Usem3Embedder

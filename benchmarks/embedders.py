@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search.bilingual_embedder import is_chinese
 from kcrm.search.embedder import Usem3Embedder, make_embedder
 from kcrm.search.model_packages import BGE_SMALL_EN, BGE_SMALL_ZH, install

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from kcrm import workflows
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.ingest.pipeline import IngestOptions, IngestRun
 from kcrm.ingest.readers import get_reader
 from kcrm.ingest.readers.base import RawRow, ReadLimits

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from kcrm import workflows
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.ingest.batches import BatchWriter, plan_batches
 from kcrm.ingest.journal import Journal
 from kcrm.kg.loader import UPSERT_NODES, UPSERT_RELATIONSHIPS, LoadReport

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search import metrics
 from kcrm.search.chunking import chunk_text
 from kcrm.search.embedder import Embedder, make_embedder

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kcrm.errors import IngestError
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest.discovery import discover
 from kcrm.ingest.journal import Journal, find_unfinished, run_key
 from kcrm.ingest.report import IngestResult

@@ -22,7 +22,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from kcrm.errors import IngestError
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest import native
 from kcrm.ingest.access_check import refuse_outside_groups
 from kcrm.ingest.batches import BatchWriter, plan_batches

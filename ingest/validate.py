@@ -12,7 +12,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from kcrm.errors import OntologyError
+from kcrm.foundation.errors import OntologyError
 from kcrm.kg.records import Link, Problem, Record, RelRef
 from kcrm.ontology.model import Ontology, PropertySpec
 

@@ -13,9 +13,9 @@ import typer
 
 from kcrm import cli_subscriptions
 from kcrm.cli_opensearch import opensearch_app
-from kcrm.config import Settings, get_settings
-from kcrm.errors import KcrmError
-from kcrm.logs import configure_logging
+from kcrm.foundation.config import Settings, get_settings
+from kcrm.foundation.errors import KcrmError
+from kcrm.foundation.logs import configure_logging
 
 app = typer.Typer(help="kcrm: customer knowledge graph and search.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -296,8 +296,8 @@ def demo_examples(base: str) -> list[str]:
 
 def _demo_key(settings: Settings) -> None:
     """The first demo gets an admin key (printed once); later ones say how to make another."""
-    from kcrm.audit import AuditLog
-    from kcrm.keys import KeyStore
+    from kcrm.security.audit import AuditLog
+    from kcrm.security.keys import KeyStore
 
     store = KeyStore(settings)
     if store.list(include_revoked=False):
@@ -570,7 +570,7 @@ def _cli_principal():
     """Who the audit log says ran a CLI command: the operating-system user."""
     import getpass
 
-    from kcrm.access import Principal
+    from kcrm.security.access import Principal
 
     return Principal(key_id="cli", name=f"cli:{getpass.getuser()}", roles=frozenset({"admin"}))
 
@@ -586,8 +586,8 @@ def keys_create(
     json_out: Annotated[bool, typer.Option("--json", help="Print the key and its facts as JSON.")] = False,
 ) -> None:
     """Create an API key and print it once; only its SHA-256 digest is stored."""
-    from kcrm.audit import AuditLog
-    from kcrm.keys import KeyStore
+    from kcrm.security.audit import AuditLog
+    from kcrm.security.keys import KeyStore
 
     settings = _settings()
     who = _cli_principal()
@@ -612,7 +612,7 @@ def keys_list(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
 ) -> None:
     """Every key's id, name, roles, groups and whether it is revoked (never the key itself)."""
-    from kcrm.keys import KeyStore
+    from kcrm.security.keys import KeyStore
 
     settings = _settings()
     for key in KeyStore(settings).list():
@@ -628,8 +628,8 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id `kcrm keys list` shows.")]) -> None:
     """Revoke a key: the server refuses it (401) from the next request on."""
-    from kcrm.audit import AuditLog
-    from kcrm.keys import KeyStore
+    from kcrm.security.audit import AuditLog
+    from kcrm.security.keys import KeyStore
 
     settings = _settings()
     try:
@@ -655,7 +655,7 @@ def audit(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
 ) -> None:
     """Who searched for what, who read which customer, who changed what."""
-    from kcrm.audit import AuditLog
+    from kcrm.security.audit import AuditLog
 
     settings = _settings()
     for entry in AuditLog(settings).query(principal=principal, action=action, since=since,

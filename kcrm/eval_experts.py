@@ -26,7 +26,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from kcrm.errors import ValidationFailed
+from kcrm.foundation.errors import ValidationFailed
 from kcrm.jsonlines import json_objects
 from kcrm.kg.expert_scoring import (
     FORUM_WEIGHTS,

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kcrm.config import Settings
-from kcrm.errors import IngestError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest.directory import load_directory
 from kcrm.kg.connection import Graph, connect
 from kcrm.kg.loader import LoadReport
@@ -180,7 +180,7 @@ def update_index_after_ingest(settings: Settings, graph: Graph) -> dict | None:
     A failure here leaves the graph as ingested and the index marked stale (`kcrm reindex`
     repairs it); it does not fail the ingest.
     """
-    from kcrm.errors import KcrmError
+    from kcrm.foundation.errors import KcrmError
     from kcrm.search.incremental import update_search_index
 
     try:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kcrm.errors import BadQuery
+from kcrm.foundation.errors import BadQuery
 from kcrm.kg.connection import Graph
 from kcrm.kg.customer360 import Customer360, customer_360
 from kcrm.kg.experts import DOC, SEARCH_DEPTH, ExpertFinder, ExpertQuery, RankedExpert, Searcher

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrm.errors import EntityNotFound, KcrmError
+from kcrm.foundation.errors import EntityNotFound, KcrmError
 from kcrm.kg.connection import Graph
 from kcrm.ontology.model import Ontology
 

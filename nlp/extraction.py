@@ -213,7 +213,7 @@ def _load_ner(model: str) -> Any:
     """The optional statistical English pipeline, from an installed package only (never downloaded)."""
     import spacy
 
-    from kcrm.errors import KcrmError
+    from kcrm.foundation.errors import KcrmError
 
     try:
         return spacy.load(model, exclude=["lemmatizer", "parser"])

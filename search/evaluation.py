@@ -23,7 +23,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from kcrm.errors import DatasetInvalid, IndexNotReady
+from kcrm.foundation.errors import DatasetInvalid, IndexNotReady
 from kcrm.jsonlines import json_objects
 from kcrm.search import metrics, ranking
 from kcrm.search.contract import Retrieval, Retrieve

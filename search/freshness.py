@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.connection import Graph
 from kcrm.search.from_graph import graph_watermark
 

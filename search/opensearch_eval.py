@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search import metrics, ranking
 from kcrm.search.contract import Retrieve
 from kcrm.search.embedder import Embedder

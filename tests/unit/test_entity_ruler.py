@@ -79,7 +79,7 @@ def test_optional_statistical_ner_links_looser_spellings() -> None:
 
 
 def test_an_ner_model_that_is_not_installed_is_a_clear_error() -> None:
-    from kcrm.errors import KcrmError
+    from kcrm.foundation.errors import KcrmError
 
     with pytest.raises(KcrmError, match="not an installed spaCy package"):
         EntityRuler([], ner_model="no_such_pipeline_xyz")

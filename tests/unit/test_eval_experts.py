@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from kcrm.cli import app
-from kcrm.errors import ValidationFailed
 from kcrm.eval_experts import (
     BM25,
     evaluate_forums,
@@ -20,6 +19,7 @@ from kcrm.eval_experts import (
     reciprocal_rank,
     tokenize,
 )
+from kcrm.foundation.errors import ValidationFailed
 
 TOPICS = {"vpn": ("bob", "VPN tunnel drops after login, IPsec handshake fails"),
           "printer": ("alice", "Printer spooler jams, toner page blank"),

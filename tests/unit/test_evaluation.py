@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.config import Settings
-from kcrm.errors import BadQuery, DatasetInvalid
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import BadQuery, DatasetInvalid
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.evaluation import evaluate_search, load_beir, read_qrels
 from kcrm.search.fusion import RRF, ScoreFusion

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.errors import IngestError
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest import readers
 from kcrm.ingest.readers import available_formats, format_for, get_reader
 from kcrm.ingest.readers.base import RawRow, ReadLimits

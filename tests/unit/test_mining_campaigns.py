@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 from kcrm.kg.mining.campaigns import (
     EXCLUDE,
     REVIEW,
@@ -118,9 +118,9 @@ def test_sample_campaigns_repeat_promotions_and_leave_the_planned_ones_unsent() 
 
 
 def test_target_campaign_decides_only_for_customers_the_caller_may_see() -> None:
-    from kcrm.access import Principal
     from kcrm.kg.mining.campaign_graph import target_campaign
     from kcrm.ontology.model import load_ontology
+    from kcrm.security.access import Principal
 
     class Graph:
         """Answers the three reads of `target_campaign` from fixed rows."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 from kcrm.kg.mining.history import Order
 from kcrm.kg.mining.outcomes import RULES, Z95, ActionEvent, estimate_outcomes
 from kcrm.sample import build_sample_with_truth, generate_sample

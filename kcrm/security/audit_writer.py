@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from kcrm.audit import AuditLog
+from kcrm.security.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class AuditWriter:
         self._thread.start()
 
     def submit(self, row: dict[str, Any]) -> None:
-        """Queue one entry (`kcrm.audit.entry_row`); waits for room when the queue is full."""
+        """Queue one entry (`kcrm.security.audit.entry_row`); waits for room when the queue is full."""
         with self.counters.lock:
             self.counters.submitted += 1
         try:

@@ -3,7 +3,7 @@
 Every authenticated API request is recorded after it is answered (action, target, the
 parameters, the status), and so are the CLI's key changes. Entries are nodes in the service
 state of the shared Neo4j (see kcrm/statedb.py), numbered from one sequence for every process,
-and only ever appended. The API writes them in batches through `kcrm.audit_writer.AuditWriter`,
+and only ever appended. The API writes them in batches through `kcrm.security.audit_writer.AuditWriter`,
 so a request does not wait for its own entry.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrm.access import Principal
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.connection import Graph
+from kcrm.security.access import Principal
 from kcrm.statedb import AUDIT, SERVICE_LABEL, next_ids, state_graph
 
 MAX_DETAIL_CHARS = 4000

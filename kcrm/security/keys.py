@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrm.access import ROLES, Principal
-from kcrm.config import Settings
-from kcrm.errors import GraphUnavailable, KeyRequestError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import GraphUnavailable, KeyRequestError
 from kcrm.kg.connection import Graph
+from kcrm.security.access import ROLES, Principal
 from kcrm.statedb import KEY, SERVICE_LABEL, state_graph
 
 KEY_PATTERN = re.compile(r"^kcrm_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
