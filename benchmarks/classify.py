@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kcrm.nlp.classify import evaluate
+from kcrm.evaluation.topics import evaluate
 from kcrm.nlp.extraction import EntityRuler, topic_terms
 from kcrm.ontology.taxonomy import load_concepts
 from kcrm.sample import generate_sample

@@ -472,8 +472,8 @@ def eval_search(
                                          "the local ones in the same run (os-* rows).")] = "local",
 ) -> None:
     """nDCG@10, MRR@10 and Recall@100 of BM25-only, dense-only and hybrid search, in one run."""
+    from kcrm.evaluation.search import evaluate_search, load_beir
     from kcrm.search.embedder import make_embedder
-    from kcrm.search.evaluation import evaluate_search, load_beir
     from kcrm.search.service import make_fusion
 
     settings = _settings()
@@ -482,7 +482,7 @@ def eval_search(
     try:
         data = load_beir(dataset, split=split)
         if backend == "opensearch":
-            from kcrm.search.opensearch_eval import evaluate_opensearch
+            from kcrm.evaluation.opensearch import evaluate_opensearch
 
             report = evaluate_opensearch(data, make_embedder(settings), settings, make_fusion(settings), depth=depth,
                                          limit_queries=limit_queries, progress=sys.stderr.isatty())
@@ -522,7 +522,7 @@ def eval_experts(
                                                 "own time split and history): a second evaluation set.")] = False,
 ) -> None:
     """MRR@10 and P@1 of kcrm's expert ranking and the baselines on forum threads, split by time."""
-    from kcrm.eval_experts import evaluate_forums, format_report
+    from kcrm.evaluation.experts import evaluate_forums, format_report
 
     settings = _settings()
     try:
@@ -531,7 +531,7 @@ def eval_experts(
         _fail(exc)
     if held_out:
         from kcrm import workflows
-        from kcrm.eval_sample import evaluate_held_out
+        from kcrm.evaluation.sample import evaluate_held_out
         from kcrm.search.service import load_search_service
 
         try:

@@ -87,9 +87,10 @@ def classify(settings: Settings, graph: Graph) -> dict[str, object]:
 
 def evaluate_topics(settings: Settings, graph: Graph, held_out: float = 0.2, seed: int = 42) -> dict[str, object]:
     """Topic classification accuracy on held-out labelled texts against the majority baseline."""
+    from kcrm.evaluation.topics import evaluate_classifier
     from kcrm.nlp.topics import TopicClassifier
 
-    return TopicClassifier(graph, topic_model_path(settings)).evaluate(held_out, seed)
+    return evaluate_classifier(TopicClassifier(graph, topic_model_path(settings)), held_out, seed)
 
 
 def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path | str:

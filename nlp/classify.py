@@ -9,15 +9,14 @@ Two methods, chosen by what the graph can teach:
 - `taxonomy-labels`: counts the taxonomy's preferred and alternative labels (both languages) that
   the entity ruler finds in the text; the zero-shot fallback for a graph with no labelled text.
 Both give a score in 0..1 per topic; a node keeps its best topic and any other scoring at least
-`SECOND_TOPIC`. `evaluate` measures them on a held-out split against the majority topic.
+`SECOND_TOPIC`. `kcrm.evaluation.topics` measures them on a held-out split against the majority topic.
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
-import random
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,72 +83,10 @@ class LabelTopicModel:
         return out
 
 
-@dataclass
-class MajorityTopicModel:
-    """The trivial baseline: every text gets the most frequent topic of the training texts."""
-
-    topic: str
-    method: str = "majority"
-
-    @classmethod
-    def train(cls, labels: Sequence[str]) -> MajorityTopicModel:
-        return cls(Counter(labels).most_common(1)[0][0])
-
-    def scores(self, texts: Sequence[str]) -> list[dict[str, float]]:
-        return [{self.topic: 1.0} for _ in texts]
-
-
 def chosen(scores: dict[str, float]) -> list[tuple[str, float]]:
     """The topics a node is filed under: the best one, and others scoring at least SECOND_TOPIC."""
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     return [(t, round(s, 4)) for i, (t, s) in enumerate(ranked) if i == 0 or s >= SECOND_TOPIC][:MAX_TOPICS]
-
-
-def split(texts: Sequence[str], labels: Sequence[str], held_out: float = 0.2, seed: int = 42
-          ) -> tuple[list[int], list[int]]:
-    """Indexes of a train and a held-out part, stratified by topic (every topic in both where it can be)."""
-    by_topic: dict[str, list[int]] = defaultdict(list)
-    for index, label in enumerate(labels):
-        by_topic[label].append(index)
-    rng = random.Random(seed)
-    train, test = [], []
-    for members in by_topic.values():
-        rng.shuffle(members)
-        cut = int(round(len(members) * held_out)) if len(members) > 1 else 0
-        test += members[:cut]
-        train += members[cut:]
-    return sorted(train), sorted(test)
-
-
-def accuracy(model: TopicModel, texts: Sequence[str], labels: Sequence[str],
-             broader: dict[str, str | None] | None = None) -> dict[str, float]:
-    """Top-1 accuracy, and the share whose best topic is under the right top-level topic."""
-    predicted = [max(s.items(), key=lambda kv: kv[1])[0] if s else None for s in model.scores(texts)]
-    hits = sum(p == y for p, y in zip(predicted, labels))
-    out = {"accuracy": hits / len(labels) if labels else 0.0, "answered": sum(p is not None for p in predicted)}
-    if broader is not None:
-        def top(topic: str | None) -> str | None:
-            while topic is not None and broader.get(topic):
-                topic = broader[topic]
-            return topic
-        out["top_level_accuracy"] = sum(top(p) == top(y) for p, y in zip(predicted, labels)) / max(len(labels), 1)
-    return out
-
-
-def evaluate(texts: Sequence[str], labels: Sequence[str], ruler: Any = None, held_out: float = 0.2, seed: int = 42,
-             broader: dict[str, str | None] | None = None) -> dict[str, Any]:
-    """Hold out a stratified part, train on the rest, and score every method against the majority baseline."""
-    train, test = split(texts, labels, held_out, seed)
-    train_texts, train_labels = [texts[i] for i in train], [labels[i] for i in train]
-    test_texts, test_labels = [texts[i] for i in test], [labels[i] for i in test]
-    models: list[TopicModel] = [MajorityTopicModel.train(train_labels),
-                                TfidfTopicModel.train(train_texts, train_labels)]
-    if ruler is not None:
-        models.insert(1, LabelTopicModel(ruler))
-    report: dict[str, Any] = {"train": len(train), "held_out": len(test), "topics": len(set(labels)), "methods": {}}
-    for model in models:
-        report["methods"][model.method] = accuracy(model, test_texts, test_labels, broader)
-    return report
 
 
 def fit(texts: Sequence[str], labels: Sequence[str], ruler: Callable[[], Any]) -> TopicModel:
@@ -181,5 +118,4 @@ def load_model(path: Path, fingerprint: tuple[Any, ...]) -> TfidfTopicModel | No
     return saved["model"] if saved.get("fingerprint") == fingerprint else None
 
 
-__all__ = ["LabelTopicModel", "MajorityTopicModel", "TfidfTopicModel", "TopicModel", "accuracy", "chosen",
-           "evaluate", "fit", "load_model", "save_model", "split"]
+__all__ = ["LabelTopicModel", "TfidfTopicModel", "TopicModel", "chosen", "fit", "load_model", "save_model"]

@@ -22,14 +22,12 @@ from kcrm.nlp.classify import (
     TfidfTopicModel,
     TopicModel,
     chosen,
-    evaluate,
     fit,
     load_model,
     save_model,
 )
 from kcrm.nlp.linking import TEXT_CLASSES, cached_ruler, joined_text
 from kcrm.ontology.model import Ontology, load_ontology
-from kcrm.ontology.taxonomy import load_concepts
 
 log = logging.getLogger(__name__)
 
@@ -166,14 +164,6 @@ class TopicClassifier:
         stats.seconds = time.perf_counter() - started
         log.info("classified %d nodes with %s: %d edges", stats.nodes, stats.method, stats.edges)
         return stats
-
-    def evaluate(self, held_out: float = 0.2, seed: int = 42) -> dict[str, Any]:
-        """Accuracy on a held-out part of the single-topic labelled texts, beside the majority baseline."""
-        texts, topics = self.labelled()
-        single = [(text, labels[0]) for text, labels in zip(texts, topics) if len(labels) == 1]
-        broader = {c.uid: c.broader for c in load_concepts()}
-        return evaluate([t for t, _ in single], [y for _, y in single], cached_ruler(self.graph), held_out, seed,
-                        broader)
 
 
 __all__ = ["ClassifyStats", "LabelTopicModel", "TopicClassifier"]

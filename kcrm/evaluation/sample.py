@@ -17,7 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from kcrm.eval_experts import precision_at, reciprocal_rank
+from kcrm.evaluation.metrics import precision_at, reciprocal_rank
 from kcrm.kg.connection import Graph
 from kcrm.kg.expert_scoring import (
     Weights,

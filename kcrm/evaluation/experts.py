@@ -17,7 +17,7 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -26,6 +26,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from kcrm.evaluation.metrics import precision_at, reciprocal_rank
 from kcrm.foundation.errors import ValidationFailed
 from kcrm.jsonlines import json_objects
 from kcrm.kg.expert_scoring import (
@@ -102,19 +103,6 @@ class BM25:
                 norm = self.k1 * (1 - self.b + self.b * self.length[uid] / self.avg) if self.avg else self.k1
                 out[uid] += idf * tf * (self.k1 + 1) / (tf + norm)
         return dict(out)
-
-
-def reciprocal_rank(ranking: Sequence[str], relevant: str, cutoff: int = 10) -> float:
-    """1/rank of the relevant expert within the first `cutoff`, else 0."""
-    for i, uid in enumerate(ranking[:cutoff], start=1):
-        if uid == relevant:
-            return 1.0 / i
-    return 0.0
-
-
-def precision_at(ranking: Sequence[str], relevant: str, k: int) -> float:
-    """Share of the first k that are relevant (one relevant expert per query)."""
-    return (1.0 if relevant in ranking[:k] else 0.0) / k
 
 
 def _parse(value: str) -> datetime:

@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from kcrm.evaluation import metrics
+from kcrm.evaluation.search import BeirDataset, EvalReport, build_indexes
 from kcrm.foundation.config import Settings
-from kcrm.search import metrics, ranking
+from kcrm.search import ranking
 from kcrm.search.contract import Retrieve
 from kcrm.search.embedder import Embedder
-from kcrm.search.evaluation import BeirDataset, EvalReport, build_indexes
 from kcrm.search.filters import SearchFilter
 from kcrm.search.fusion import Fusion
 from kcrm.search.opensearch_backend import OpenSearchBackend

@@ -23,9 +23,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+from kcrm.evaluation import metrics
 from kcrm.foundation.errors import DatasetInvalid, IndexNotReady
 from kcrm.jsonlines import json_objects
-from kcrm.search import metrics, ranking
+from kcrm.search import ranking
 from kcrm.search.contract import Retrieval, Retrieve
 from kcrm.search.embedder import Embedder
 from kcrm.search.expansion import taxonomy_expander

@@ -3,7 +3,8 @@
 Graded judgments (`qrels`: document id -> grade, grade > 0 is relevant). nDCG uses linear gain
 (grade / log2(rank + 1)), as trec_eval's ndcg_cut and BEIR do; MRR is the reciprocal rank of the
 first relevant hit within the cut-off; recall is the share of relevant documents retrieved. A
-query without any relevant document is left out of the means, as trec_eval does.
+query without any relevant document is left out of the means, as trec_eval does. Expert finding has one
+relevant item per query: `reciprocal_rank` and `precision_at` score a ranking against it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,19 @@ def recall_at_k(ranked: Sequence[str], judged: Mapping[str, int], k: int = 100) 
     if not relevant:
         return 0.0
     return len(relevant & set(ranked[:k])) / len(relevant)
+
+
+def reciprocal_rank(ranking: Sequence[str], relevant: str, cutoff: int = 10) -> float:
+    """1/rank of the relevant expert within the first `cutoff`, else 0."""
+    for i, uid in enumerate(ranking[:cutoff], start=1):
+        if uid == relevant:
+            return 1.0 / i
+    return 0.0
+
+
+def precision_at(ranking: Sequence[str], relevant: str, k: int) -> float:
+    """Share of the first k that are relevant (one relevant expert per query)."""
+    return (1.0 if relevant in ranking[:k] else 0.0) / k
 
 
 def evaluate(run: Run, qrels: Qrels) -> dict[str, float]:
