@@ -122,6 +122,23 @@ def mine(settings: Settings, graph: Graph, config: MiningConfig | None = None,
     return summary
 
 
+
+def mine_or_clear(settings: Settings, config: MiningConfig | None = None, clear: bool = False,
+                  progress: bool = False) -> dict[str, object]:
+    """`kcrm mine`: mine the customer base (or, with `clear`, remove every mined fact and campaign target),
+    then deliver the webhooks mining queued, once the graph is closed."""
+    from kcrm.alerts.service import drain_webhooks
+    from kcrm.kg.mining.campaign_graph import remove_targets
+    from kcrm.kg.mining.writeback import remove_stale
+
+    with open_graph(settings) as graph:
+        if clear:
+            ontology = load_ontology()
+            return {"removed": {**remove_stale(graph, ontology), "targets": remove_targets(graph, ontology)}}
+        summary = mine(settings, graph, config, progress=progress)
+    drain_webhooks(settings)
+    return summary
+
 def mine_outcomes(settings: Settings, graph: Graph, as_of: datetime | None = None,
                   report: bool = True) -> dict[str, object]:
     """Measure each kind of action against matched customers not acted on; write the estimates back."""
