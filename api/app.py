@@ -36,7 +36,7 @@ from kcrm.api.routes import (
 )
 from kcrm.api.state import build_state
 from kcrm.api.web import install_web
-from kcrm.config import Settings, get_settings
+from kcrm.foundation.config import Settings, get_settings
 
 DESCRIPTION = """
 kcrm answers support agents, employees and other applications from one customer knowledge

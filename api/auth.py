@@ -5,7 +5,7 @@ except the few in `PUBLIC_PATHS` / `PUBLIC_PREFIXES` (health, the OpenAPI pages,
 page's static files), so a router added later is protected without anyone remembering to.
 The middleware sets `request.state.principal` (read by `kcrm.api.deps.get_principal`) and,
 once the response is sent, queues the request's audit entry (written in batches by
-`kcrm.audit_writer.AuditWriter`, so no request waits on an audit write).
+`kcrm.security.audit_writer.AuditWriter`, so no request waits on an audit write).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kcrm.access import Principal
 from kcrm.api.deps import get_principal
 from kcrm.api.problems import problem_response
-from kcrm.audit import AuditLog, entry_row
-from kcrm.audit_writer import AuditWriter
-from kcrm.config import Settings
-from kcrm.errors import Forbidden, GraphUnavailable
-from kcrm.keys import KeyStore
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import Forbidden, GraphUnavailable
+from kcrm.security.access import Principal
+from kcrm.security.audit import AuditLog, entry_row
+from kcrm.security.audit_writer import AuditWriter
+from kcrm.security.keys import KeyStore
 
 log = logging.getLogger(__name__)
 

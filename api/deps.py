@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from kcrm.access import SYSTEM, Principal
 from kcrm.api.state import ServiceState
+from kcrm.security.access import SYSTEM, Principal
 
 
 def get_state(request: Request) -> ServiceState:

@@ -16,9 +16,9 @@ from __future__ import annotations
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kcrm.access import Principal
 from kcrm.api.problems import problem_response
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
+from kcrm.security.access import Principal
 
 TEXT_PARAMS = ("q", "text", "query")
 PAGE_PARAMS = ("k", "limit", "page_size")

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kcrm.errors import GraphUnavailable, KcrmError
+from kcrm.foundation.errors import GraphUnavailable, KcrmError
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kcrm.config import Settings
-from kcrm.errors import AlertsDisabled, IndexNotReady, KcrmError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import AlertsDisabled, IndexNotReady, KcrmError
 from kcrm.kg.connection import Graph, connect
 from kcrm.search.hybrid import HybridSearch
 from kcrm.search.service import load_search_service

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import kcrm.eval_experts as ee
+import kcrm.evaluation.experts as ee
 from kcrm.kg.analytics import (
     ABOUT_PRODUCT,
     AUTHORED,
@@ -81,8 +81,8 @@ def forums(weights: list[float], split: str, limit: int = 0) -> dict[float, tupl
 def sample(weights: list[float], seeds: list[int], limit: int = 0) -> dict[float, tuple[float, float]]:
     """MRR and P@5 on held-out sample cases with each centrality weight."""
     from kcrm import workflows
-    from kcrm.config import get_settings
-    from kcrm.eval_sample import RESOLVED_CASES_QUERY
+    from kcrm.evaluation.sample import RESOLVED_CASES_QUERY
+    from kcrm.foundation.config import get_settings
     from kcrm.kg.experts import (
         DONE_STATUSES,
         SEARCH_DEPTH,

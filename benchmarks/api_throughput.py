@@ -27,8 +27,8 @@ from pathlib import Path
 
 from http_harness import closed_loop, mint_key, serve
 
-from kcrm.audit import AuditLog
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
+from kcrm.security.audit import AuditLog
 
 QUERIES = ["refund policy", "退款", "printer driver fails after update", "打印机驱动更新后无法打印",
            "router keeps dropping wifi", "invoice is wrong", "发票开错了", "cannot log in two-factor",

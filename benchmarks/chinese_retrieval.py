@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from kcrm.config import Settings
-from kcrm.search import metrics
+from kcrm.evaluation import metrics
+from kcrm.evaluation.search import _runs, build_indexes, load_beir, tuning_fusions
+from kcrm.foundation.config import Settings
 from kcrm.search.bilingual_embedder import BilingualEmbedder, is_chinese
 from kcrm.search.embedder import Usem3Embedder
 from kcrm.search.embedding_cache import CachedEmbedder
-from kcrm.search.evaluation import _runs, build_indexes, load_beir, tuning_fusions
 from kcrm.search.fusion import RRF
 from kcrm.search.language_spaces import DEFAULT_CHINESE_CENTRE, LanguageSpacesEmbedder
 from kcrm.search.model_packages import BGE_SMALL_EN, BGE_SMALL_ZH, install

@@ -21,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from kcrm.ingest.classify import evaluate
-from kcrm.ingest.extraction import EntityRuler, topic_terms
-from kcrm.ingest.sample import generate_sample
+from kcrm.evaluation.topics import evaluate
+from kcrm.nlp.extraction import EntityRuler, topic_terms
 from kcrm.ontology.taxonomy import load_concepts
+from kcrm.sample import generate_sample
 
 TICKETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "support_tickets_multilang_tobi_bueck"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from kcrm.config import get_settings
+from kcrm.foundation.config import get_settings
 from kcrm.ontology.taxonomy import load_concepts
 from kcrm.search.service import load_search_service
 

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search.bilingual_embedder import is_chinese
 from kcrm.search.embedder import Usem3Embedder, make_embedder
 from kcrm.search.model_packages import BGE_SMALL_EN, BGE_SMALL_ZH, install
@@ -41,7 +41,7 @@ QUERIES = ["refund policy", "退款", "printer driver fails after update", "打�
 def sample_texts(directory: Path) -> list[str]:
     """Title + text (or description + resolution) of every searchable sample record."""
     if not (directory / FILES[0]).exists():
-        from kcrm.ingest.sample import generate_sample
+        from kcrm.sample import generate_sample
 
         generate_sample(directory)
     texts = []

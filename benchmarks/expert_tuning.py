@@ -20,7 +20,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from kcrm.eval_experts import (
+from kcrm.evaluation.experts import (
     BM25,
     PREVIOUS_ROLLING_WEIGHTS,
     PREVIOUS_WEIGHTS,

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kcrm import workflows
-from kcrm.config import get_settings
+from kcrm.foundation.config import get_settings
 from kcrm.kg import static_cache
 from kcrm.kg.case_assist import CaseAssistant
 from kcrm.kg.customer360 import customer_360

@@ -18,8 +18,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from kcrm.config import Settings
-from kcrm.keys import KeyStore
+from kcrm.foundation.config import Settings
+from kcrm.security.keys import KeyStore
 
 
 def mint_key(settings: Settings, name: str = "benchmark") -> str:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from kcrm import workflows
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.ingest.pipeline import IngestOptions, IngestRun
 from kcrm.ingest.readers import get_reader
 from kcrm.ingest.readers.base import RawRow, ReadLimits
@@ -106,9 +106,9 @@ def upsert_rates(settings: Settings, folder: Path, source: str) -> dict[str, flo
 
 def link_rates(settings: Settings) -> dict[str, float]:
     """Records per second for entity linking (and classification) of the sample's cases and documents."""
-    from kcrm.ingest.linking import TEXT_CLASSES, Linker, build_ruler, joined_text
-    from kcrm.ingest.sample import generate_sample
-    from kcrm.ingest.topics import TopicClassifier
+    from kcrm.nlp.linking import TEXT_CLASSES, Linker, build_ruler, joined_text
+    from kcrm.nlp.topics import TopicClassifier
+    from kcrm.sample import generate_sample
 
     graph = workflows.open_graph(settings)
     from kcrm.ingest.taxonomy_records import TAXONOMY_SOURCE

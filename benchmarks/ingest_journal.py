@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 from kcrm import workflows
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.ingest.batches import BatchWriter, plan_batches
 from kcrm.ingest.journal import Journal
-from kcrm.ingest.records import Record, RelRef
 from kcrm.kg.loader import UPSERT_NODES, UPSERT_RELATIONSHIPS, LoadReport
+from kcrm.kg.records import Record, RelRef
 from kcrm.kg.schema import apply_schema
 from kcrm.kg.server import LocalNeo4j
 from kcrm.ontology.model import load_ontology

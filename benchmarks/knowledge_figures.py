@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kcrm import workflows
-from kcrm.config import get_settings
+from kcrm.foundation.config import get_settings
 from kcrm.kg.analytics import CollaborationAnalytics
 from kcrm.kg.knowledge_map import read_map
 from kcrm.kg.knowledge_risk import KINDS, KnowledgeRisk

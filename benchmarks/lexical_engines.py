@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kcrm.search import metrics
-from kcrm.search.evaluation import load_beir
+from kcrm.evaluation import metrics
+from kcrm.evaluation.search import load_beir
 from kcrm.search.lexical import BM25Index
 from kcrm.search.tokenizer import default_analyzer
 from kcrm.search.vector_index import ChunkRecord

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kcrm import workflows
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.mining.baskets import read_baskets
 from kcrm.kg.mining.history import History, Order
 from kcrm.kg.mining.pipeline import MiningConfig, MiningResult, mine_history, run_mining

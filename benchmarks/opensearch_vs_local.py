@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.processes import process_alive
 from kcrm.search.contract import Retrieve
 from kcrm.search.embedder import HashingEmbedder

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kcrm import workflows
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.server import LocalNeo4j
 from kcrm.search.hybrid import HybridSearch
 from kcrm.search.service import load_search_service

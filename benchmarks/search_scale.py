@@ -64,7 +64,7 @@ def memory_mb() -> dict[str, float]:
 
 def synthesise(source: Path, chunks: int, cache: Path, seed: int = 1) -> dict:
     """Build the synthetic corpus once and publish it under `cache` (exact dense index)."""
-    from kcrm.config import Settings
+    from kcrm.foundation.config import Settings
     from kcrm.search import generation
     from kcrm.search.embedder import make_embedder
     from kcrm.search.lexical import BM25Index
@@ -133,7 +133,7 @@ def measure(cache: Path, queries: int, kind: str | None) -> dict:
     SemanticSearch + BM25Index, `page`), so the baseline child runs this same function.
     `kind` converts the dense index first ("hnsw"), timing the build; None keeps what is cached.
     """
-    from kcrm.config import Settings
+    from kcrm.foundation.config import Settings
     from kcrm.search import generation
     from kcrm.search.embedder import make_embedder
     from kcrm.search.expansion import taxonomy_expander
@@ -255,7 +255,7 @@ def main() -> None:
     if not (cache / "manifest.json").exists():
         print(f"synthesising {args.chunks} chunks into {cache}", flush=True)
         figures["synthesis"] = synthesise(args.source, args.chunks, cache)
-    from kcrm.config import Settings
+    from kcrm.foundation.config import Settings
     from kcrm.search.vector_index import index_kind_for
 
     kind = args.kind or index_kind_for(args.chunks, Settings().search_exact_limit)

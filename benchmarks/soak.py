@@ -28,9 +28,9 @@ from pathlib import Path
 
 import httpx
 
-from kcrm.config import Settings
-from kcrm.keys import KeyStore
+from kcrm.foundation.config import Settings
 from kcrm.kg.connection import Graph, connect
+from kcrm.security.keys import KeyStore
 
 QUERIES = ["refund policy", "printer driver fails after update", "退款", "发票", "router keeps disconnecting",
            "GDPR data export", "无法登录", "warranty replacement", "打印机 驱动", "invoice wrong amount"]

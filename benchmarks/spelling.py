@@ -19,7 +19,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search import generation
 from kcrm.search.embedder import make_embedder
 from kcrm.search.hybrid import HybridSearch

@@ -18,13 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kcrm import workflows
-from kcrm.access import SYSTEM, Principal
-from kcrm.config import get_settings
+from kcrm.foundation.config import get_settings
 from kcrm.kg.customer360 import customer_360
 from kcrm.kg.experts import ExpertFinder, ExpertQuery
 from kcrm.kg.explore import entity, paths
 from kcrm.search.service import load_search_service
 from kcrm.search.taxonomy_browse import browse
+from kcrm.security.access import SYSTEM, Principal
 
 QUERIES = ["printer driver fails after update", "退款还没有到账", "VPN disconnects every few minutes", "路由器经常断网",
            "invoice shows the wrong amount", "cannot log in after enabling two-factor", "笔记本电池耗电快",

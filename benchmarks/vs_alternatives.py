@@ -39,11 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from kcrm.config import Settings
-from kcrm.search import metrics
+from kcrm.evaluation import metrics
+from kcrm.evaluation.search import BeirDataset, load_beir
+from kcrm.foundation.config import Settings
 from kcrm.search.chunking import chunk_text
 from kcrm.search.embedder import Embedder, make_embedder
-from kcrm.search.evaluation import BeirDataset, load_beir
 from kcrm.search.hybrid import HybridSearch, build_lexical_index
 from kcrm.search.semantic import SemanticSearch
 from kcrm.search.service import make_fusion

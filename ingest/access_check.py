@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from kcrm.access import PUBLIC_GROUP
-from kcrm.ingest.records import Problem, Record
 from kcrm.kg.connection import Graph
+from kcrm.kg.records import Problem, Record
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
+from kcrm.security.access import PUBLIC_GROUP
 
 HIDDEN_UIDS = f"""
 UNWIND $uids AS uid

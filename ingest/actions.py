@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kcrm.access import SYSTEM, Principal
-from kcrm.errors import EntityNotFound, ValidationFailed
+from kcrm.foundation.errors import EntityNotFound, ValidationFailed
 from kcrm.ingest.directory import write_records
-from kcrm.ingest.records import Record, RelRef
 from kcrm.ingest.validate import validate_record
 from kcrm.kg.connection import Graph
 from kcrm.kg.loader import LoadReport
+from kcrm.kg.records import Record, RelRef
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
+from kcrm.security.access import SYSTEM, Principal
 
 API_SOURCE = "api:actions"
 FIND_ENDS = f"""

@@ -23,9 +23,9 @@ from neo4j import unit_of_work
 from tqdm import tqdm
 
 from kcrm.ingest.journal import Journal
-from kcrm.ingest.records import Link, Problem, Record
 from kcrm.kg.connection import GRAPH_ERRORS, Graph, graph_error
 from kcrm.kg.loader import UPSERT_NODES, UPSERT_RELATIONSHIPS, LoadReport, content_hash
+from kcrm.kg.records import Link, Problem, Record
 from kcrm.kg.suppression import ensure_schema, suppressed
 from kcrm.ontology.model import Ontology
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrm.ingest.records import Link, Record, RelRef
 from kcrm.ingest.resolve import Candidate, resolve_all
 from kcrm.kg.connection import Graph
+from kcrm.kg.records import Link, Record, RelRef
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from kcrm.ingest.batches import BatchWriter, plan_batches
 from kcrm.ingest.journal import Journal, find_unfinished, run_key
-from kcrm.ingest.records import Problem, Record, read_jsonl
 from kcrm.ingest.taxonomy_records import TAXONOMY_SOURCE, taxonomy_records
 from kcrm.ingest.validate import validate_record
 from kcrm.kg.connection import Graph
 from kcrm.kg.loader import LoadReport
+from kcrm.kg.records import Problem, Record, read_jsonl
 from kcrm.ontology.model import Ontology
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kcrm.errors import IngestError
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest.mapping import MappingFile, SourceMap, load_mapping
 from kcrm.ingest.readers import format_for, get_reader
 from kcrm.ingest.report import FileOutcome

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kcrm.ingest.linking import TEXT_CLASSES, Linker
-from kcrm.ingest.records import Record
-from kcrm.ingest.topics import TopicClassifier
 from kcrm.kg.connection import Graph
+from kcrm.kg.records import Record
+from kcrm.nlp.linking import TEXT_CLASSES, Linker
+from kcrm.nlp.topics import TopicClassifier
 
 log = logging.getLogger(__name__)
 

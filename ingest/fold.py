@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from dataclasses import field as default
 from typing import Any
 
-from kcrm.ingest.records import Record, RelRef
+from kcrm.kg.records import Record, RelRef
 
 
 @dataclass

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kcrm.ingest.readers.base import ReadItem, ReadLimits, file_problem
-from kcrm.ingest.records import Problem
+from kcrm.kg.records import Problem
 
 log = logging.getLogger(__name__)
 

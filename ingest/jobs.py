@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from kcrm.config import Settings
-from kcrm.errors import GraphUnavailable, IngestError, IngestJobNotFound, KcrmError, UploadTooLarge
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import GraphUnavailable, IngestError, IngestJobNotFound, KcrmError, UploadTooLarge
 from kcrm.ingest.job_store import JobStore
 from kcrm.ingest.pipeline import new_run_id
 from kcrm.ingest.report import problem_dict

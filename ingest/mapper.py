@@ -17,7 +17,7 @@ from kcrm.ingest.cleaning import CleaningError, clean, coerce, default_kind
 from kcrm.ingest.mapping import TEMPLATE_FIELD, EndSpec, EntityMap, FieldSpec, MappingFile, SourceMap
 from kcrm.ingest.readers.base import RawRow
 from kcrm.ingest.readers.rdf import local_name
-from kcrm.ingest.records import Link, Problem, Record, RelRef
+from kcrm.kg.records import Link, Problem, Record, RelRef
 from kcrm.ontology.model import Ontology, PropertySpec
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kcrm.errors import MappingError
+from kcrm.foundation.errors import MappingError
 from kcrm.ingest.cleaning import KINDS
 from kcrm.ontology.model import Ontology, PropertySpec
 

@@ -1,7 +1,7 @@
 """Sources already in kcrm's own form need no mapping: record-form JSON and kcrm-typed RDF.
 
 Record-form rows are `{"type", "uid", "props", "rels"}` objects (what `kcrm sample` writes and
-`kcrm.ingest.records` defines). kcrm-typed RDF is what `kcrm.ingest.shacl.records_to_rdf`
+`kcrm.kg.records` defines). kcrm-typed RDF is what `kcrm.ingest.shacl.records_to_rdf`
 writes: subjects typed with ontology classes, `kcrm:uid`, datatype and object properties in the
 ontology's namespace. Both become the same `Record`s a mapping would produce.
 """
@@ -15,8 +15,8 @@ from rdflib.namespace import RDF
 
 from kcrm.ingest.readers.base import RawRow
 from kcrm.ingest.readers.rdf import local_name
-from kcrm.ingest.records import Problem, Record, RelRef, record_from_json
 from kcrm.ingest.shacl import DATA
+from kcrm.kg.records import Problem, Record, RelRef, record_from_json
 from kcrm.ontology.model import KCRM, Ontology
 from kcrm.ontology.rdf import PROVENANCE
 

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kcrm.errors import IngestError
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest.discovery import discover
 from kcrm.ingest.journal import Journal, find_unfinished, run_key
-from kcrm.ingest.records import Record
 from kcrm.ingest.report import IngestResult
 from kcrm.ingest.run import IngestOptions, IngestRun, ProgressHook
 from kcrm.kg.connection import Graph
+from kcrm.kg.records import Record
 from kcrm.ontology.model import Ontology
 
 log = logging.getLogger(__name__)

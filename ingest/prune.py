@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from kcrm.ingest.records import Problem
 from kcrm.ingest.report import FileOutcome
 from kcrm.kg.connection import Graph
+from kcrm.kg.records import Problem
 from kcrm.ontology.model import Ontology
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from kcrm.ingest.records import Link, Problem, Record
 from kcrm.kg.connection import Graph
+from kcrm.kg.records import Link, Problem, Record
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
 

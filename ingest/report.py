@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kcrm.ingest.records import Problem
 from kcrm.kg.loader import LoadReport
+from kcrm.kg.records import Problem
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from kcrm.errors import IngestError
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest import native
 from kcrm.ingest.access_check import refuse_outside_groups
 from kcrm.ingest.batches import BatchWriter, plan_batches
@@ -37,12 +37,12 @@ from kcrm.ingest.prune import prunable_files, prune
 from kcrm.ingest.readers import get_reader
 from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits
 from kcrm.ingest.readers.sql import SqlSource
-from kcrm.ingest.records import Link, Problem, Record
 from kcrm.ingest.references import check_references, graph_lookup
 from kcrm.ingest.report import FileOutcome, IngestResult, write_run
 from kcrm.ingest.validate import validate_link, validate_record
 from kcrm.kg.connection import Graph
 from kcrm.kg.loader import LoadReport
+from kcrm.kg.records import Link, Problem, Record
 from kcrm.ontology.model import Ontology
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import pyshacl
 from rdflib import Graph, Literal
 from rdflib.namespace import RDF, SH
 
-from kcrm.ingest.records import Problem, Record
+from kcrm.kg.records import Problem, Record
 from kcrm.ontology.model import KCRM, SHAPES_FILE, Ontology
 from kcrm.ontology.rdf import DATA, node_iri  # noqa: F401 - DATA re-exported: kcrm.ingest.native reads it here
 from kcrm.ontology.rdf import literal as _literal

@@ -7,7 +7,7 @@ uses for synonyms and browsing.
 
 from __future__ import annotations
 
-from kcrm.ingest.records import Record, RelRef
+from kcrm.kg.records import Record, RelRef
 from kcrm.ontology.model import TAXONOMY_FILE
 from kcrm.ontology.taxonomy import Concept, load_concepts
 

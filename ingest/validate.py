@@ -12,8 +12,8 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from kcrm.errors import OntologyError
-from kcrm.ingest.records import Link, Problem, Record, RelRef
+from kcrm.foundation.errors import OntologyError
+from kcrm.kg.records import Link, Problem, Record, RelRef
 from kcrm.ontology.model import Ontology, PropertySpec
 
 MAX_UID_LENGTH = 200

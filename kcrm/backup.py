@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from kcrm import __version__
-from kcrm.config import Settings
-from kcrm.errors import KcrmError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import KcrmError
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,9 +15,9 @@ import typer
 
 from kcrm import cli_subscriptions
 from kcrm.cli_opensearch import opensearch_app
-from kcrm.config import Settings, get_settings
-from kcrm.errors import KcrmError
-from kcrm.logs import configure_logging
+from kcrm.foundation.config import Settings, get_settings
+from kcrm.foundation.errors import KcrmError
+from kcrm.foundation.logs import configure_logging
 
 app = typer.Typer(help="kcrm: customer knowledge graph and search.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -38,6 +40,26 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(2)
 
 
+@contextmanager
+def _exits_on(*kinds: type[Exception]) -> Iterator[None]:
+    """Every command's error handling: the domain's errors (or `kinds`) print `error: ...` and exit 2."""
+    caught: tuple[type[Exception], ...] = kinds or (KcrmError,)
+    try:
+        yield
+    except caught as exc:
+        _fail(exc)
+
+
+def _emit(document: object, json_out: Path | None = None, indent: int | None = 2, echo: bool = True) -> None:
+    """Every command's JSON output: printed (unless not `echo`) and, with `--json FILE`, written there too."""
+    text = json.dumps(document, ensure_ascii=False, indent=indent, default=str)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(text, encoding="utf-8")
+    if echo:
+        typer.echo(text)
+
+
 def _as_of(value: str | None) -> datetime | None:
     """The `--as-of` option as an aware date-time (UTC when no offset is given); exit 2 when malformed."""
     try:
@@ -58,10 +80,8 @@ def neo4j_start() -> None:
     if not settings.local_neo4j:
         typer.echo(f"NEO4J_URI is set ({settings.neo4j_uri}): using that server, starting nothing.")
         return
-    try:
+    with _exits_on():
         status = LocalNeo4j(settings).start()
-    except KcrmError as exc:
-        _fail(exc)
     typer.echo(f"neo4j running: pid {status.pid}, {status.bolt_uri}, log {status.log_path}")
 
 
@@ -70,10 +90,8 @@ def neo4j_stop() -> None:
     """Stop the bundled Neo4j server."""
     from kcrm.kg.server import LocalNeo4j
 
-    try:
+    with _exits_on():
         LocalNeo4j(_settings()).stop()
-    except KcrmError as exc:
-        _fail(exc)
     typer.echo("neo4j stopped")
 
 
@@ -99,13 +117,13 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files.")] = 42,
 ) -> None:
     """Generate the sample company's record files."""
-    from kcrm.ingest.sample import generate_sample
+    from kcrm.sample import generate_sample
 
     settings = _settings()
     out = out or settings.sample_dir
     out.mkdir(parents=True, exist_ok=True)
     counts = generate_sample(out, seed=seed)
-    typer.echo(json.dumps({"directory": str(out), "counts": counts}, ensure_ascii=False))
+    _emit({"directory": str(out), "counts": counts}, indent=None)
 
 
 @app.command("load")
@@ -116,15 +134,13 @@ def load(
     from kcrm import workflows
 
     settings = _settings()
-    try:
+    with _exits_on(KcrmError, FileNotFoundError):
         directory = directory or workflows.ensure_sample(settings)
         with workflows.open_graph(settings) as graph:
             report = workflows.load_records(settings, graph, directory, progress=sys.stderr.isatty())
-    except (KcrmError, FileNotFoundError) as exc:
-        _fail(exc)
     summary = {key: value for key, value in report.as_dict().items() if key != "rejected"}
     summary["rejected"] = len(report.rejected)
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    _emit(summary)
     for problem in report.rejected[:20]:
         typer.echo(f"rejected {problem.source}:{problem.line} uid={problem.uid} {problem.field}: {problem.reason}",
                    err=True)
@@ -152,7 +168,7 @@ def ingest(
     from kcrm.ingest.readers.sql import SqlSource
 
     settings = _settings()
-    try:
+    with _exits_on():
         sql = SqlSource(path, table=table, query=query, watermark=watermark) if "://" in path else None
         if sql is None and (table or query or watermark):
             raise KcrmError("--table, --query and --watermark need a database URL as PATH")
@@ -169,9 +185,7 @@ def ingest(
             from kcrm.alerts.service import drain_webhooks
 
             drain_webhooks(settings)
-    except KcrmError as exc:
-        _fail(exc)
-    typer.echo(json.dumps(result.summary(), ensure_ascii=False, indent=2))
+    _emit(result.summary())
     for problem in result.rejected[:20]:
         where = f"{problem.source}:{problem.line}" + (f" ({problem.locator})" if problem.locator else "")
         typer.echo(f"rejected {where} uid={problem.uid} {problem.field}: {problem.reason}", err=True)
@@ -205,10 +219,10 @@ def reindex(
 ) -> None:
     """Rebuild the search index from Neo4j and swap it in atomically."""
     from kcrm import workflows
-    from kcrm.ingest.freshness import index_freshness
+    from kcrm.search.freshness import index_freshness
 
     settings = _settings()
-    try:
+    with _exits_on():
         with workflows.open_graph(settings) as graph:
             freshness = index_freshness(settings, graph)
             typer.echo(f"index: {freshness.describe()}")
@@ -219,8 +233,6 @@ def reindex(
             if (change := embedder_change(settings)) is not None:
                 typer.echo(change)
             path = workflows.reindex(settings, graph, progress=sys.stderr.isatty())
-    except KcrmError as exc:
-        _fail(exc)
     typer.echo(f"index written to {path}")
 
 
@@ -263,14 +275,12 @@ def demo(
     def said(step: str, seconds: float) -> None:
         typer.echo(f"  {step:<9} {seconds:6.1f} s", err=True)
 
-    try:
+    with _exits_on():
         with workflows.open_graph(settings) as graph:
             summary = workflows.prepare_demo(settings, graph, progress=sys.stderr.isatty(), on_step=said)
         from kcrm.alerts.service import drain_webhooks
 
         drain_webhooks(settings)
-    except KcrmError as exc:
-        _fail(exc)
     rejected = getattr(summary["load"], "rejected", [])
     if rejected:
         typer.echo(f"warning: {len(rejected)} sample records rejected", err=True)
@@ -296,8 +306,8 @@ def demo_examples(base: str) -> list[str]:
 
 def _demo_key(settings: Settings) -> None:
     """The first demo gets an admin key (printed once); later ones say how to make another."""
-    from kcrm.audit import AuditLog
-    from kcrm.keys import KeyStore
+    from kcrm.security.audit import AuditLog
+    from kcrm.security.keys import KeyStore
 
     store = KeyStore(settings)
     if store.list(include_revoked=False):
@@ -329,30 +339,13 @@ def mine(
 
     from kcrm import workflows
     from kcrm.kg.mining.pipeline import MiningConfig
-    from kcrm.kg.mining.writeback import remove_stale
-    from kcrm.ontology.model import load_ontology
 
     settings = _settings()
     when = _as_of(as_of)
-    try:
+    with _exits_on():
         config = MiningConfig(as_of=when, churn_horizon_days=horizon_days, churn_model=churn_model)
-        with workflows.open_graph(settings) as graph:
-            if clear:
-                from kcrm.kg.mining.campaign_graph import remove_targets
-
-                removed = {**remove_stale(graph, load_ontology()), "targets": remove_targets(graph, load_ontology())}
-                typer.echo(json.dumps({"removed": removed}))
-                return
-            summary = workflows.mine(settings, graph, config, progress=sys.stderr.isatty())
-        from kcrm.alerts.service import drain_webhooks
-
-        drain_webhooks(settings)
-    except KcrmError as exc:
-        _fail(exc)
-    if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+        summary = workflows.mine_or_clear(settings, config, clear=clear, progress=sys.stderr.isatty())
+    _emit(summary, json_out)
 
 
 @mine_app.command("rules")
@@ -370,22 +363,19 @@ def mine_rules_command(
     from kcrm.kg.mining.rules import format_rule, mine_rules, rules_document
 
     _settings()
-    try:
+    with _exits_on():
         started = time.perf_counter()
         rows = read_baskets(baskets)
         itemsets, rules = mine_rules(rows, min_support, min_confidence)
         took = time.perf_counter() - started
-    except KcrmError as exc:
-        _fail(exc)
     typer.echo(f"{len(rules)} rules from {itemsets.n_baskets} baskets ({itemsets.n_items} items, "
                f"{len(itemsets.counts)} frequent itemsets) at support >= {min_support:g}, "
                f"confidence >= {min_confidence:g} in {took:.2f} s")
     for rule in rules[:top]:
         typer.echo(format_rule(rule))
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
         document = rules_document(itemsets, rules, min_support, min_confidence)
-        json_out.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+        _emit(document, json_out, echo=False)
         typer.echo(f"{len(rules)} rules written to {json_out}")
 
 
@@ -401,15 +391,10 @@ def mine_outcomes_command(
 
     settings = _settings()
     when = _as_of(as_of)
-    try:
+    with _exits_on():
         with workflows.open_graph(settings) as graph:
             summary = workflows.mine_outcomes(settings, graph, when)
-    except KcrmError as exc:
-        _fail(exc)
-    if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    _emit(summary, json_out)
 
 
 @mine_app.command("campaign")
@@ -432,22 +417,19 @@ def mine_campaign_command(
     from kcrm.ontology.model import load_ontology
 
     settings = _settings()
-    try:
+    with _exits_on():
         policy = policy_from_settings(settings, recent_days, min_received, low_response_rate, valuable_tiers)
         with workflows.open_graph(settings) as graph:
             result = target_campaign(graph, load_ontology(), uid, policy)
             written = {} if dry_run else write_targets(graph, load_ontology(), result, settings.load_batch_size)
-    except KcrmError as exc:
-        _fail(exc)
     summary = {**result.summary(), "written": written}
-    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    _emit(summary)
     for decision in ("target", "review", "exclude"):
         for d in [d for d in result.decisions if d.decision == decision][:show]:
             typer.echo(f"{decision:<8}{d.customer:<10}{(d.tier or '-'):<10}{d.reason}")
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
         document = {**summary, "decisions": [d.as_dict() for d in result.decisions]}
-        json_out.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+        _emit(document, json_out, echo=False)
         typer.echo(f"{len(result.decisions)} decisions written to {json_out}")
 
 
@@ -472,39 +454,35 @@ def eval_search(
                                          "the local ones in the same run (os-* rows).")] = "local",
 ) -> None:
     """nDCG@10, MRR@10 and Recall@100 of BM25-only, dense-only and hybrid search, in one run."""
+    from kcrm.evaluation.search import evaluate_search, load_beir
     from kcrm.search.embedder import make_embedder
-    from kcrm.search.evaluation import evaluate_search, load_beir
     from kcrm.search.service import make_fusion
 
     settings = _settings()
     if backend not in ("local", "opensearch"):
         _fail(ValueError(f"--backend must be 'local' or 'opensearch', not {backend!r}"))
-    try:
+    with _exits_on():
         data = load_beir(dataset, split=split)
         if backend == "opensearch":
-            from kcrm.search.opensearch_eval import evaluate_opensearch
+            from kcrm.evaluation.opensearch import evaluate_opensearch
 
             report = evaluate_opensearch(data, make_embedder(settings), settings, make_fusion(settings), depth=depth,
                                          limit_queries=limit_queries, progress=sys.stderr.isatty())
             typer.echo(report.table())
             typer.echo(f"opensearch - local: {json.dumps(report.config['delta'])}")
             if json_out:
-                json_out.parent.mkdir(parents=True, exist_ok=True)
-                json_out.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+                _emit(report.as_dict(), json_out, echo=False)
             return
         report = evaluate_search(data, make_embedder(settings), fusion=make_fusion(settings), depth=depth,
                                  limit_queries=limit_queries,
                                  tune_split=tune_on, index_dir=index_dir, progress=sys.stderr.isatty(),
                                  expand=expand)
-    except KcrmError as exc:
-        _fail(exc)
     typer.echo(report.table())
     typer.echo(f"hybrid = {report.config['hybrid']}"
                + (f"; hybrid-tuned = {report.config['tuned_fusion']} (chosen on {report.config['tuned_on']})"
                   if "tuned_fusion" in report.config else ""))
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        _emit(report.as_dict(), json_out, echo=False)
         typer.echo(f"figures written to {json_out}")
 
 
@@ -522,16 +500,14 @@ def eval_experts(
                                                 "own time split and history): a second evaluation set.")] = False,
 ) -> None:
     """MRR@10 and P@1 of kcrm's expert ranking and the baselines on forum threads, split by time."""
-    from kcrm.eval_experts import evaluate_forums, format_report
+    from kcrm.evaluation.experts import evaluate_forums, format_report
 
     settings = _settings()
-    try:
+    with _exits_on():
         report = evaluate_forums(dataset, progress=sys.stderr.isatty(), rolling=rolling, by_forum=by_forum)
-    except KcrmError as exc:
-        _fail(exc)
     if held_out:
         from kcrm import workflows
-        from kcrm.eval_sample import evaluate_held_out
+        from kcrm.evaluation.sample import evaluate_held_out
         from kcrm.search.service import load_search_service
 
         try:
@@ -542,8 +518,7 @@ def eval_experts(
             report["held_out"] = {"error": str(exc)}
     typer.echo(format_report(report))
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        _emit(report, json_out, echo=False)
         typer.echo(f"figures written to {json_out}")
 
 
@@ -558,7 +533,7 @@ def alerts_deliver() -> None:
 
     settings = _settings()
     delivered = drain_webhooks(settings)
-    typer.echo(json.dumps({"delivered": delivered, "pending": alert_store(settings).pending_count()}))
+    _emit({"delivered": delivered, "pending": alert_store(settings).pending_count()}, indent=None)
 
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -570,7 +545,7 @@ def _cli_principal():
     """Who the audit log says ran a CLI command: the operating-system user."""
     import getpass
 
-    from kcrm.access import Principal
+    from kcrm.security.access import Principal
 
     return Principal(key_id="cli", name=f"cli:{getpass.getuser()}", roles=frozenset({"admin"}))
 
@@ -586,21 +561,19 @@ def keys_create(
     json_out: Annotated[bool, typer.Option("--json", help="Print the key and its facts as JSON.")] = False,
 ) -> None:
     """Create an API key and print it once; only its SHA-256 digest is stored."""
-    from kcrm.audit import AuditLog
-    from kcrm.keys import KeyStore
+    from kcrm.security.audit import AuditLog
+    from kcrm.security.keys import KeyStore
 
     settings = _settings()
     who = _cli_principal()
-    try:
+    with _exits_on():
         plain, record = KeyStore(settings).create(name, role, group or [], all_groups=all_groups,
                                                               created_by=who.name)
-    except KcrmError as exc:
-        _fail(exc)
     AuditLog(settings).record(who, "key.create", target=record.key_id,
                                           detail={"name": record.name, "roles": list(record.roles),
                                                   "groups": list(record.groups), "all_groups": all_groups})
     if json_out:
-        typer.echo(json.dumps(dict(record.as_dict(), key=plain), ensure_ascii=False))
+        _emit(dict(record.as_dict(), key=plain), indent=None)
         return
     typer.echo(plain)
     typer.echo(f"key id {record.key_id}, name {record.name!r}, roles {list(record.roles)}, groups "
@@ -612,12 +585,12 @@ def keys_list(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
 ) -> None:
     """Every key's id, name, roles, groups and whether it is revoked (never the key itself)."""
-    from kcrm.keys import KeyStore
+    from kcrm.security.keys import KeyStore
 
     settings = _settings()
     for key in KeyStore(settings).list():
         if json_out:
-            typer.echo(json.dumps(key.as_dict(), ensure_ascii=False))
+            _emit(key.as_dict(), indent=None)
             continue
         state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
         groups = "all" if key.all_groups else ",".join(key.groups) or "-"
@@ -628,14 +601,12 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id `kcrm keys list` shows.")]) -> None:
     """Revoke a key: the server refuses it (401) from the next request on."""
-    from kcrm.audit import AuditLog
-    from kcrm.keys import KeyStore
+    from kcrm.security.audit import AuditLog
+    from kcrm.security.keys import KeyStore
 
     settings = _settings()
-    try:
+    with _exits_on():
         key = KeyStore(settings).revoke(key_id)
-    except KcrmError as exc:
-        _fail(exc)
     from kcrm.alerts.admin import remove_owner
     from kcrm.alerts.service import alert_store
 
@@ -655,13 +626,13 @@ def audit(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
 ) -> None:
     """Who searched for what, who read which customer, who changed what."""
-    from kcrm.audit import AuditLog
+    from kcrm.security.audit import AuditLog
 
     settings = _settings()
     for entry in AuditLog(settings).query(principal=principal, action=action, since=since,
                                                       target=target, limit=limit):
         if json_out:
-            typer.echo(json.dumps(entry.__dict__, ensure_ascii=False))
+            _emit(entry.__dict__, indent=None)
             continue
         status = f" -> {entry.status}" if entry.status is not None else ""
         typer.echo(f"{entry.at}  {entry.principal} ({entry.key_id})  {entry.action}  {entry.target or '-'}{status}")
@@ -672,12 +643,10 @@ def link_command() -> None:
     from kcrm import workflows
 
     settings = _settings()
-    try:
+    with _exits_on():
         with workflows.open_graph(settings) as graph:
             stats = workflows.link(settings, graph)
-    except KcrmError as exc:
-        _fail(exc)
-    typer.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+    _emit(stats)
 
 
 @app.command("classify")
@@ -686,12 +655,10 @@ def classify_command() -> None:
     from kcrm import workflows
 
     settings = _settings()
-    try:
+    with _exits_on():
         with workflows.open_graph(settings) as graph:
             stats = workflows.classify(settings, graph)
-    except KcrmError as exc:
-        _fail(exc)
-    typer.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+    _emit(stats)
 
 
 @eval_app.command("topics")
@@ -704,15 +671,10 @@ def eval_topics(
     from kcrm import workflows
 
     settings = _settings()
-    try:
+    with _exits_on():
         with workflows.open_graph(settings) as graph:
             report = workflows.evaluate_topics(settings, graph, held_out, seed)
-    except KcrmError as exc:
-        _fail(exc)
-    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    _emit(report, json_out)
 
 
 from kcrm.cli_duplicates import duplicates_app  # noqa: E402  (a sub-app in its own module)

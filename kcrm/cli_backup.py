@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kcrm.errors import KcrmError
+from kcrm.foundation.errors import KcrmError
 
 
 def backup_command(dest: Annotated[Path, typer.Argument(help="A new (or empty) directory to write.")]) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from kcrm.errors import KcrmError
+from kcrm.foundation.errors import KcrmError
 
 duplicates_app = typer.Typer(help="Possible duplicate customers: list, merge, dismiss, unmerge.",
                              no_args_is_help=True)

@@ -6,9 +6,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from kcrm.config import Settings, get_settings
-from kcrm.errors import KcrmError
-from kcrm.logs import configure_logging
+from kcrm.foundation.config import Settings, get_settings
+from kcrm.foundation.errors import KcrmError
+from kcrm.foundation.logs import configure_logging
 
 opensearch_app = typer.Typer(help="The bundled local OpenSearch cluster (search backend 'opensearch').",
                              no_args_is_help=True)

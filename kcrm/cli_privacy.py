@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from kcrm.errors import KcrmError
+from kcrm.foundation.errors import KcrmError
 
 subject_app = typer.Typer(help="Data-subject requests: export or erase everything about one customer.",
                           no_args_is_help=True)
@@ -59,8 +59,8 @@ def export(
 
 
 def _audit(action: str, uid: str, detail: dict) -> None:
-    from kcrm.audit import AuditLog
     from kcrm.cli import _cli_principal, _settings
+    from kcrm.security.audit import AuditLog
 
     AuditLog(_settings()).record(_cli_principal(), action, target=uid, detail=detail)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kcrm.config import get_settings
+from kcrm.foundation.config import get_settings
 
 app = typer.Typer(help="Every principal's alert subscriptions: list, remove.", no_args_is_help=True)
 
@@ -29,8 +29,8 @@ def remove_subscription(sub_id: Annotated[str, typer.Argument(help="The id `kcrm
     """Remove any principal's subscription, its notifications and its queued webhooks."""
     from kcrm.alerts.admin import remove
     from kcrm.alerts.service import alert_store
-    from kcrm.audit import AuditLog
     from kcrm.cli import _cli_principal
+    from kcrm.security.audit import AuditLog
 
     settings = get_settings()
     removed = remove(alert_store(settings), sub_id)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kcrm.errors import KcrmError
+from kcrm.foundation.errors import KcrmError
 
 
 def json_objects(path: Path, error: type[KcrmError]) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.connection import Graph
 from kcrm.kg.subject import PLACEHOLDER, apply_erasure, plan_erasure, quoting_items, read_subject
 from kcrm.kg.suppression import suppress

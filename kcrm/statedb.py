@@ -22,7 +22,7 @@ import uuid
 
 from neo4j.exceptions import ClientError
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.connection import Graph, connect
 
 log = logging.getLogger(__name__)

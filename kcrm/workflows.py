@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kcrm.config import Settings
-from kcrm.errors import IngestError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest.directory import load_directory
 from kcrm.kg.connection import Graph, connect
 from kcrm.kg.loader import LoadReport
@@ -42,7 +42,7 @@ def open_graph(settings: Settings, start_local: bool = True) -> Graph:
 
 def ensure_sample(settings: Settings, directory: Path | None = None) -> Path:
     """The sample company's record files, generated (deterministically) on first use."""
-    from kcrm.ingest.sample import generate_sample
+    from kcrm.sample import generate_sample
 
     directory = directory or settings.sample_dir
     if not (directory / "manifest.json").exists():
@@ -68,7 +68,7 @@ def load_records(settings: Settings, graph: Graph, directory: Path, progress: bo
 
 def link(settings: Settings, graph: Graph) -> dict[str, object]:
     """Link every case and document of the graph to the entities it mentions (idempotent)."""
-    from kcrm.ingest.linking import Linker
+    from kcrm.nlp.linking import Linker
 
     return Linker(graph, batch_size=settings.load_batch_size, ner_model=settings.ner_model).link().as_dict()
 
@@ -80,16 +80,17 @@ def topic_model_path(settings: Settings) -> Path:
 
 def classify(settings: Settings, graph: Graph) -> dict[str, object]:
     """File every case and document under its topics (CLASSIFIED_AS edges; idempotent)."""
-    from kcrm.ingest.topics import TopicClassifier
+    from kcrm.nlp.topics import TopicClassifier
 
     return TopicClassifier(graph, topic_model_path(settings), batch_size=settings.load_batch_size).classify().as_dict()
 
 
 def evaluate_topics(settings: Settings, graph: Graph, held_out: float = 0.2, seed: int = 42) -> dict[str, object]:
     """Topic classification accuracy on held-out labelled texts against the majority baseline."""
-    from kcrm.ingest.topics import TopicClassifier
+    from kcrm.evaluation.topics import evaluate_classifier
+    from kcrm.nlp.topics import TopicClassifier
 
-    return TopicClassifier(graph, topic_model_path(settings)).evaluate(held_out, seed)
+    return evaluate_classifier(TopicClassifier(graph, topic_model_path(settings)), held_out, seed)
 
 
 def reindex(settings: Settings, graph: Graph, progress: bool = False) -> Path | str:
@@ -120,6 +121,23 @@ def mine(settings: Settings, graph: Graph, config: MiningConfig | None = None,
     write_report(settings, "mine", summary)
     return summary
 
+
+
+def mine_or_clear(settings: Settings, config: MiningConfig | None = None, clear: bool = False,
+                  progress: bool = False) -> dict[str, object]:
+    """`kcrm mine`: mine the customer base (or, with `clear`, remove every mined fact and campaign target),
+    then deliver the webhooks mining queued, once the graph is closed."""
+    from kcrm.alerts.service import drain_webhooks
+    from kcrm.kg.mining.campaign_graph import remove_targets
+    from kcrm.kg.mining.writeback import remove_stale
+
+    with open_graph(settings) as graph:
+        if clear:
+            ontology = load_ontology()
+            return {"removed": {**remove_stale(graph, ontology), "targets": remove_targets(graph, ontology)}}
+        summary = mine(settings, graph, config, progress=progress)
+    drain_webhooks(settings)
+    return summary
 
 def mine_outcomes(settings: Settings, graph: Graph, as_of: datetime | None = None,
                   report: bool = True) -> dict[str, object]:
@@ -180,7 +198,7 @@ def update_index_after_ingest(settings: Settings, graph: Graph) -> dict | None:
     A failure here leaves the graph as ingested and the index marked stale (`kcrm reindex`
     repairs it); it does not fail the ingest.
     """
-    from kcrm.errors import KcrmError
+    from kcrm.foundation.errors import KcrmError
     from kcrm.search.incremental import update_search_index
 
     try:
@@ -238,8 +256,8 @@ def ingest(settings: Settings, graph: Graph | None, path: Path, fmt: str | None 
     With `sql` the rows come from a database table or query instead (`path` only names the run),
     from the watermark the last successful run of the same read reached (`kcrm.ingest.watermarks`).
     """
-    from kcrm.ingest.freshness import index_freshness
     from kcrm.ingest.pipeline import IngestOptions, ingest_path, new_run_id, unfinished_run
+    from kcrm.search.freshness import index_freshness
 
     ontology = load_ontology()
     if graph is not None and not dry_run:

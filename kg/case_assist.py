@@ -2,7 +2,7 @@
 
 Similar resolved cases come from the semantic search; their resolutions, resolvers and governing
 policies come from the graph; experts from `kcrm.kg.experts`; entities named in the text from the
-entity ruler built from the graph's names (`kcrm.ingest.linking`, the same one ingest links with);
+entity ruler built from the graph's names (`kcrm.nlp.linking`, the same one ingest links with);
 the customer's context from Customer 360.
 """
 
@@ -13,11 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kcrm.errors import BadQuery
+from kcrm.foundation.errors import BadQuery
 from kcrm.kg.connection import Graph
 from kcrm.kg.customer360 import Customer360, customer_360
 from kcrm.kg.experts import DOC, SEARCH_DEPTH, ExpertFinder, ExpertQuery, RankedExpert, Searcher
 from kcrm.kg.visibility import query_groups, visible
+from kcrm.nlp.extraction import Mention
 from kcrm.ontology.model import load_ontology
 
 log = logging.getLogger(__name__)
@@ -43,18 +44,6 @@ RETURN k.uid AS uid, k.title AS title, k.status AS status, k.resolution AS resol
 
 # Per label (from the ontology), so the lookup uses the label's uid constraint instead of a scan.
 VISIBLE_UIDS_QUERY = "UNWIND $uids AS uid MATCH (n:`{label}` {{uid: uid}}) WHERE " + visible("n") + " RETURN n.uid AS uid"
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A graph entity named in the text, where, and how sure the entity ruler is."""
-
-    uid: str
-    type: str
-    text: str
-    start: int
-    end: int
-    confidence: float
 
 
 @dataclass
@@ -86,10 +75,9 @@ class AssistResult:
 
 def recognise(graph: Graph, text: str) -> list[Mention]:
     """Customers, products, policies, rules and employees the text names: the same ruler ingest links with."""
-    from kcrm.ingest.linking import cached_ruler
+    from kcrm.nlp.linking import cached_ruler
 
-    return [Mention(m.uid, m.type, m.text, m.start, m.end, m.confidence)
-            for m in cached_ruler(graph).extract(text) if m.type != "Topic"]
+    return [m for m in cached_ruler(graph).extract(text) if m.type != "Topic"]
 
 
 def merge_rules(case_rules: Iterable[tuple[str, dict[str, Any]]], customer_rules: Iterable[dict[str, Any]]

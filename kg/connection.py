@@ -22,8 +22,8 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from kcrm.config import Settings
-from kcrm.errors import GraphTimeout, GraphUnavailable
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import GraphTimeout, GraphUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from kcrm.errors import EntityNotFound
+from kcrm.foundation.errors import EntityNotFound
 from kcrm.kg.connection import Graph
 from kcrm.kg.field_access import node_properties
 from kcrm.kg.mining.writeback import SOURCE as MINED_SOURCE

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from kcrm.config import get_settings
-from kcrm.errors import BadQuery, EntityNotFound
+from kcrm.foundation.config import get_settings
+from kcrm.foundation.errors import BadQuery, EntityNotFound
 from kcrm.kg.connection import Graph
 from kcrm.kg.expert_scoring import (
     AUTHORED_WEIGHT,

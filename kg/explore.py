@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from kcrm.errors import BadQuery, EntityNotFound
+from kcrm.foundation.errors import BadQuery, EntityNotFound
 from kcrm.kg.connection import Graph
 from kcrm.kg.field_access import mined_params, node_properties, not_mined
 from kcrm.kg.visibility import path_visible, query_groups, visible

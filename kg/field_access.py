@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kcrm.access import Principal
-from kcrm.errors import Forbidden
+from kcrm.foundation.errors import Forbidden
 from kcrm.kg.mining.outcome_graph import ACTION_MINED_PROPERTIES
 from kcrm.kg.mining.writeback import CUSTOMER_PROPERTIES, RECOMMENDATION_PROPERTIES, SOURCE
+from kcrm.security.access import Principal
 
 MINED_ROLES = ("analyst",)
 MINED_SOURCE = SOURCE

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from kcrm.errors import EntityNotFound
+from kcrm.foundation.errors import EntityNotFound
 from kcrm.kg.connection import Graph
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import load_ontology

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kcrm.errors import EntityNotFound
+from kcrm.foundation.errors import EntityNotFound
 from kcrm.kg.connection import Graph
 from kcrm.kg.experts import ExpertFinder, ExpertQuery
 from kcrm.kg.visibility import query_groups, visible

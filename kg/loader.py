@@ -1,7 +1,7 @@
 """The Cypher of idempotent upserts with provenance, and the report of what a load did.
 
-`kcrm.ingest.batches` runs these statements, one batch per transaction, for both `kcrm ingest`
-and `kcrm load` (one write path). Nodes are merged on `uid` per label; a node is rewritten only
+`ingest/batches.py` runs these statements, one batch per transaction, for both the `ingest`
+and `load` commands (one write path). Nodes are merged on `uid` per label; a node is rewritten only
 when its content hash changes, so loading the same data twice changes nothing (counts,
 properties and the `ingestedAt` of first sight all stay). A rewrite replaces only what the
 source owns: the keys the source wrote last time (`sourceKeys`) that its new record lacks are
@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from kcrm.ingest.records import Problem, Record
+from kcrm.kg.records import Problem, Record
 
 log = logging.getLogger(__name__)
 

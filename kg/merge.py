@@ -1,7 +1,7 @@
 """Merge two customer nodes a person decided are one, and undo any merge from its `mergeLog` entry.
 
 A merge is data loss unless it can be taken back, so every merge — by a person here, or
-automatic during ingest (`kcrm.ingest.dedupe`) — leaves on the kept node one `mergeLog` entry
+automatic during ingest (`ingest/dedupe.py`) — leaves on the kept node one `mergeLog` entry
 (JSON) holding what undoing it needs: the merged node's labels and every property it had, the
 properties it filled in on the kept node (`filled`), and each relationship it brought (`rels`:
 type, direction, the other end, its properties, and whether the kept node already had it). The
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrm.errors import EntityNotFound, KcrmError
+from kcrm.foundation.errors import EntityNotFound, KcrmError
 from kcrm.kg.connection import Graph
 from kcrm.ontology.model import Ontology
 

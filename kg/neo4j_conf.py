@@ -11,8 +11,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from kcrm.config import Settings
-from kcrm.errors import Neo4jServerError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import Neo4jServerError
 
 MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
 """What the tarball's `bin/neo4j console` ends up running, minus the launcher script."""

@@ -45,8 +45,8 @@ from typing import Any
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
-from kcrm.config import Settings
-from kcrm.errors import Neo4jServerError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import Neo4jServerError
 from kcrm.kg.neo4j_conf import (
     HOST,
     MAIN_CLASS,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrm.errors import EntityNotFound
+from kcrm.foundation.errors import EntityNotFound
 from kcrm.kg.connection import Graph
 from kcrm.ontology.erasure import ErasureRules
 from kcrm.ontology.model import Ontology

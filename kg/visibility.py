@@ -1,4 +1,4 @@
-"""Security trimming in Cypher: one predicate, the same rule as `kcrm.access.Principal.can_see`.
+"""Security trimming in Cypher: one predicate, the same rule as `kcrm.security.access.Principal.can_see`.
 
 A node is visible to a caller when the caller sees everything (`$groups` is null), or the node
 has no `accessGroups`, or shares one group with `$groups` (which always holds "public" for a
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from kcrm.access import PUBLIC_GROUP
+from kcrm.security.access import PUBLIC_GROUP
 
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rdflib import Graph, Literal
 
-from kcrm.errors import OntologyError
+from kcrm.foundation.errors import OntologyError
 from kcrm.ontology.model import KCRM, ONTOLOGY_FILE
 
 RULES = ("delete-unless-shared", "keep-pseudonymised", "redact")

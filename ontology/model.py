@@ -17,7 +17,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from kcrm.errors import OntologyError
+from kcrm.foundation.errors import OntologyError
 
 KCRM = Namespace("https://kcrm.dev/ontology#")
 SCHEMA = Namespace("https://schema.org/")

@@ -14,7 +14,7 @@ from pathlib import Path
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, SKOS
 
-from kcrm.errors import OntologyError
+from kcrm.foundation.errors import OntologyError
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kcrm.errors import IndexIncompatible, IndexNotReady
+from kcrm.foundation.errors import IndexIncompatible, IndexNotReady
 
 log = logging.getLogger(__name__)
 

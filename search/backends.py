@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-from kcrm.config import Settings
-from kcrm.errors import SearchBackendError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import SearchBackendError
 from kcrm.search.contract import SearchBackend
 
 SETTING = "KCRM_SEARCH_BACKEND"

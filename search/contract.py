@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, get_args, runtime_checkable
 
-from kcrm.errors import BadQuery
+from kcrm.foundation.errors import BadQuery
 from kcrm.search.expansion import Expansion
 from kcrm.search.filters import SearchFilter, make_filter, parse_query
 from kcrm.search.spelling import SpellingCorrector

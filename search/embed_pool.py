@@ -27,7 +27,7 @@ import numpy as np
 from kcrm.search.embedder import Embedder
 
 if TYPE_CHECKING:
-    from kcrm.config import Settings
+    from kcrm.foundation.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from kcrm.errors import EmbedderUnavailable
+from kcrm.foundation.errors import EmbedderUnavailable
 
 if TYPE_CHECKING:
-    from kcrm.config import Settings
+    from kcrm.foundation.config import Settings
 
 log = logging.getLogger(__name__)
 

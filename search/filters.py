@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from kcrm.errors import BadQuery
+from kcrm.foundation.errors import BadQuery
 
 FILTER_FIELDS = ("type", "status", "priority", "language", "product", "customer", "topic", "category",
                  "tier", "churn_risk")  # the last two: mined on the case's customer by `kcrm mine`

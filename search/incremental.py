@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.connection import Graph
 from kcrm.search import generation
 from kcrm.search.embedder import Embedder, make_embedder

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from kcrm.errors import IndexIncompatible
+from kcrm.foundation.errors import IndexIncompatible
 from kcrm.search import atomic
 from kcrm.search.tokenizer import Analyzer, default_analyzer
 from kcrm.search.vector_index import ChunkHit, ChunkRecord

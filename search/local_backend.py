@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search import generation
 from kcrm.search.contract import Browsed, Candidates, Capabilities, Retrieval, Retrieve
 from kcrm.search.embedder import Embedder, make_embedder

@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from kcrm.errors import EmbedderUnavailable
+from kcrm.foundation.errors import EmbedderUnavailable
 
 log = logging.getLogger(__name__)
 

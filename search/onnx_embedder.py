@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from kcrm.errors import EmbedderUnavailable
+from kcrm.foundation.errors import EmbedderUnavailable
 from kcrm.search.embedder import l2_normalise
 from kcrm.search.model_packages import ModelPackage
 

@@ -30,8 +30,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from kcrm.config import Settings
-from kcrm.errors import IndexIncompatible
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import IndexIncompatible
 from kcrm.search.chunking import chunk_text
 from kcrm.search.contract import Browsed, Candidates, Capabilities, Retrieval, Retrieve
 from kcrm.search.embedder import Embedder, make_embedder

@@ -16,8 +16,8 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
-from kcrm.config import Settings
-from kcrm.errors import SearchBackendUnavailable
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import SearchBackendUnavailable
 
 log = logging.getLogger(__name__)
 # opensearch-py logs every failed request as a warning with its whole traceback; the error kcrm

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 from opensearchpy import OpenSearch, helpers
 
-from kcrm.config import Settings
-from kcrm.errors import IndexNotReady
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import IndexNotReady
 from kcrm.search import opensearch_queries as q
 from kcrm.search.facets import field_value, record_date
 from kcrm.search.filters import FILTER_FIELDS, SearchFilter

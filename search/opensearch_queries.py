@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kcrm.access import PUBLIC_GROUP
 from kcrm.search.facets import CONTAINS_FIELDS, MONTH_FACET
 from kcrm.search.filters import FILTER_FIELDS, SearchFilter
 from kcrm.search.lexical import DEFAULT_B, DEFAULT_K1
+from kcrm.security.access import PUBLIC_GROUP
 
 ITEM, CHUNK = "item", "chunk"
 """Two kinds of document share one index: whole items for BM25 and facets, chunks for vectors."""

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kcrm.config import Settings
-from kcrm.errors import OpenSearchServerError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import OpenSearchServerError
 from kcrm.kg.processes import cmdline_of, port_in_use, port_owner, process_alive, send_signal, tail, wait_exit
 from kcrm.kg.server import java_binary
 

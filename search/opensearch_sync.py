@@ -14,7 +14,7 @@ import time
 
 from tqdm import tqdm
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.connection import Graph
 from kcrm.search.embedder import make_embedder
 from kcrm.search.from_graph import graph_watermark, item_versions, searchable_items

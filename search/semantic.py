@@ -16,7 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from kcrm.errors import IndexIncompatible
+from kcrm.foundation.errors import IndexIncompatible
 from kcrm.search.chunking import DEFAULT_OVERLAP_CHARS, DEFAULT_TARGET_CHARS, chunk_text
 from kcrm.search.contract import MAX_K, MAX_QUERY_CHARS, checked_query  # noqa: F401 (re-exported)
 from kcrm.search.embedder import Embedder

@@ -12,8 +12,8 @@ import json
 import logging
 from pathlib import Path
 
-from kcrm.config import Settings
-from kcrm.errors import BadQuery
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import BadQuery
 from kcrm.kg.connection import Graph
 from kcrm.search import generation
 from kcrm.search.backends import make_backend

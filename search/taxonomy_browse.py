@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from kcrm.errors import BadQuery
+from kcrm.foundation.errors import BadQuery
 from kcrm.ontology.taxonomy import SCHEMES, Concept, load_concepts
 from kcrm.search.filters import SearchFilter
 

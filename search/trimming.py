@@ -4,7 +4,7 @@ Each item's `accessGroups` (stored in its record's meta by `from_graph`) becomes
 code per distinct group set, so the visibility of every item for a caller is one `np.isin`, and
 the mask joins the field filters before ranking and counting: hits, totals, facets, the date
 histogram and taxonomy counts are computed over visible items only, as if the others did not
-exist. The rule is `kcrm.access`'s: no groups, or "public" among them, is visible to everyone.
+exist. The rule is `kcrm.security.access`'s: no groups, or "public" among them, is visible to everyone.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from kcrm.access import PUBLIC_GROUP
 from kcrm.search.vector_index import ChunkRecord
+from kcrm.security.access import PUBLIC_GROUP
 
 GROUPS_KEY = "accessGroups"
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import faiss
 import numpy as np
 
-from kcrm.errors import IndexIncompatible
+from kcrm.foundation.errors import IndexIncompatible
 from kcrm.search import atomic
 from kcrm.search.embedder import Embedder, l2_normalise
 from kcrm.search.types import ChunkHit, ChunkRecord

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA_DIR = Path(os.environ.get("KCRM_TEST_DATA_DIR", REPO / "var" / "test"))
@@ -88,7 +88,7 @@ def wipe_service_state(graph) -> None:
 
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from kcrm.ingest.sample import generate_sample
+    from kcrm.sample import generate_sample
 
     directory = tmp_path_factory.mktemp("sample")
     generate_sample(directory)
@@ -182,7 +182,7 @@ def make_key(api_url: str, state_settings: Settings) -> Callable[..., str]:
 
     Same store and code as `kcrm keys create`; `all_groups=True` gives a key that sees everything.
     """
-    from kcrm.keys import KeyStore
+    from kcrm.security.keys import KeyStore
 
     store = KeyStore(state_settings)
     counter = iter(range(1_000_000))

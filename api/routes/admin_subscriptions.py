@@ -16,7 +16,7 @@ from kcrm.api.deps import get_state
 from kcrm.api.problems import Problem
 from kcrm.api.routes.alerts import SubscriptionOut
 from kcrm.api.state import ServiceState
-from kcrm.errors import EntityNotFound
+from kcrm.foundation.errors import EntityNotFound
 
 router = APIRouter(prefix="/v1/admin", tags=["alerts"], dependencies=[Depends(require_roles("admin"))])
 

@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field, HttpUrl, model_validator
 
-from kcrm.access import Principal
 from kcrm.alerts.matching import split_query
 from kcrm.alerts.notify import WARNINGS_MARK, subscription_filter
 from kcrm.alerts.store import Subscription
@@ -23,9 +22,10 @@ from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
-from kcrm.errors import EntityNotFound, Forbidden, LimitReached
+from kcrm.foundation.errors import EntityNotFound, Forbidden, LimitReached
 from kcrm.kg.explore import entity as find_entity
 from kcrm.kg.field_access import MINED_ALERT_KINDS, MINED_ROLES, check_mined_filters, reads_mined
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["alerts"],
                    dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.analytics import CollaborationAnalytics
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"],
                    dependencies=[Depends(require_roles("analyst"))])

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
@@ -16,6 +15,7 @@ from kcrm.api.routes.customers import Customer360Response
 from kcrm.api.routes.experts import ExpertOut, expert_out
 from kcrm.api.state import ServiceState
 from kcrm.kg.case_assist import CaseAssistant
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["cases"],
                    dependencies=[Depends(require_roles("agent", "expert", "app"))])

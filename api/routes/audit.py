@@ -12,8 +12,8 @@ from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
-from kcrm.audit import AuditLog
-from kcrm.errors import BadQuery
+from kcrm.foundation.errors import BadQuery
+from kcrm.security.audit import AuditLog
 
 router = APIRouter(prefix="/v1", tags=["audit"],
                    dependencies=[Depends(require_roles("admin"))])

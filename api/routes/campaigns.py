@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.mining.campaign_graph import policy_from_settings, target_campaign
 from kcrm.ontology.model import load_ontology
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["campaigns"], dependencies=[Depends(require_roles("analyst"))])
 

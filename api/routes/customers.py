@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
@@ -17,6 +16,7 @@ from kcrm.api.state import ServiceState
 from kcrm.kg.customer360 import customer_360
 from kcrm.kg.field_access import reads_mined
 from kcrm.kg.knowledge_risk import KnowledgeRisk
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["customers"],
                    dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])

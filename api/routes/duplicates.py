@@ -12,15 +12,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
-from kcrm.config import Settings
 from kcrm.duplicates.service import dismiss_pair, merge_pair, visible_pairs
 from kcrm.duplicates.store import DuplicateStore
+from kcrm.foundation.config import Settings
 from kcrm.ontology.model import load_ontology
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["duplicates"])
 READERS = Depends(require_roles("agent", "expert", "analyst", "app"))

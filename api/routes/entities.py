@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.explore import MAX_HOPS, MAX_PATHS, Direction, entity, paths
 from kcrm.kg.field_access import reads_mined
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["graph"],
                    dependencies=[Depends(require_roles("agent", "expert", "analyst", "app"))])

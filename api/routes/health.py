@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from kcrm import __version__
 from kcrm.api.deps import get_state
 from kcrm.api.state import ServiceState
-from kcrm.errors import KcrmError
-from kcrm.ingest.freshness import index_freshness
+from kcrm.foundation.errors import KcrmError
+from kcrm.search.freshness import index_freshness
 
 router = APIRouter(tags=["health"])
 
@@ -38,7 +38,7 @@ class Readiness(BaseModel):
 
 def _auth_check(state: ServiceState) -> Check:
     """The key and audit store must be readable, or every authenticated request would fail."""
-    from kcrm.keys import KeyStore
+    from kcrm.security.keys import KeyStore
 
     try:
         count = len(KeyStore(state.settings).list(include_revoked=False))

@@ -8,15 +8,15 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
-from kcrm.errors import IngestError, IngestJobNotFound
+from kcrm.foundation.errors import IngestError, IngestJobNotFound
 from kcrm.ingest.jobs import IngestJobs, safe_upload_name
 from kcrm.ingest.mapping import MAPPINGS_DIR, load_mapping, parse_mapping, shipped_mappings
 from kcrm.ontology.model import load_ontology
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["ingest"],
                    dependencies=[Depends(require_roles("app"))])

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.mining.insights import read_insights
 from kcrm.ontology.model import load_ontology
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["customers"],
                    dependencies=[Depends(require_roles("analyst"))])

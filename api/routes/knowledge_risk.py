@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.kg.knowledge_risk import KINDS, Concentration, KnowledgeRisk
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["analytics"], dependencies=[Depends(require_roles("analyst"))])
 ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": Problem}, 503: {"model": Problem}}

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, status
 from pydantic import BaseModel, Field, model_validator
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
@@ -24,6 +23,7 @@ from kcrm.ingest.actions import ActionInput, record_action
 from kcrm.kg.mining.outcome_graph import measure_outcomes, read_estimates
 from kcrm.kg.mining.outcomes import RULES
 from kcrm.ontology.model import load_ontology
+from kcrm.security.access import Principal
 
 router = APIRouter(prefix="/v1", tags=["outcomes"])
 

@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
@@ -23,6 +22,7 @@ from kcrm.kg.field_access import MINED_SEARCH_FIELDS, check_mined_filters, reads
 from kcrm.search.entities import find_entities
 from kcrm.search.facts import graph_facts
 from kcrm.search.filters import make_filter, parse_query
+from kcrm.security.access import Principal
 
 DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 router = APIRouter(prefix="/v1", tags=["search"],

@@ -13,13 +13,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from kcrm.access import Principal
 from kcrm.api.auth import require_roles
 from kcrm.api.deps import get_principal, get_state
 from kcrm.api.problems import Problem
 from kcrm.api.state import ServiceState
 from kcrm.search.filters import make_filter
 from kcrm.search.taxonomy_browse import browse
+from kcrm.security.access import Principal
 
 DATE_PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 router = APIRouter(prefix="/v1", tags=["search"],

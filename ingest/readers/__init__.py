@@ -14,7 +14,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from kcrm.errors import IngestError
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest.readers.base import RawRow, Reader, ReadItem, ReadLimits
 
 log = logging.getLogger(__name__)

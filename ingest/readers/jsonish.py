@@ -17,7 +17,7 @@ from kcrm.ingest.readers.base import (
     oversized_field,
 )
 from kcrm.ingest.readers.encoding import EncodingUnknown, decode_bytes
-from kcrm.ingest.records import Problem
+from kcrm.kg.records import Problem
 
 
 def _decoded(path: Path, source: str, limits: ReadLimits, options: Mapping[str, Any]) -> str | Problem:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits, check_size, file_problem, oversized_field
 from kcrm.ingest.readers.text import guess_language, html_to_text
-from kcrm.ingest.records import Problem
+from kcrm.kg.records import Problem
 
 REPLY_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|答复|回复|转发)\s*[:：]\s*)+", re.IGNORECASE)
 QUOTED = re.compile(r"^(>.*|On .{5,200} wrote:\s*|.{0,60}于.{0,60}写道[:：]\s*)$")

@@ -16,7 +16,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits, check_size, file_problem, oversized_field
-from kcrm.ingest.records import Problem
+from kcrm.kg.records import Problem
 
 
 def local_name(iri: str) -> str:

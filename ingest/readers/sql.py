@@ -26,9 +26,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from kcrm.errors import IngestError
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits, file_problem, oversized_field
-from kcrm.ingest.records import Problem
+from kcrm.kg.records import Problem
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits, check_size, file_problem
 from kcrm.ingest.readers.encoding import EncodingUnknown, decode_bytes
-from kcrm.ingest.records import Problem
+from kcrm.kg.records import Problem
 
 DELIMITERS = (",", ";", "\t", "|")
 

@@ -16,7 +16,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from kcrm.ingest.readers.base import BadRow, RawRow, ReadItem, ReadLimits, check_size, file_problem, oversized_field
-from kcrm.ingest.records import Problem
+from kcrm.kg.records import Problem
 
 
 def _local(tag: str) -> str:

@@ -8,7 +8,7 @@ from kcrm.alerts.notify import notify_mined_warnings
 from kcrm.alerts.store import AlertStore
 from kcrm.alerts.targets import AllowList
 from kcrm.alerts.webhook import RetryPolicy, drain
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.connection import Graph
 
 log = logging.getLogger(__name__)

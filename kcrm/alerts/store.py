@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.kg.connection import Graph
 from kcrm.statedb import DELIVERY, NOTIFICATION, SERVICE_LABEL, SUBSCRIPTION, WARNING, next_ids, process_id, state_graph
 

@@ -11,12 +11,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from kcrm.access import PUBLIC_GROUP
 from kcrm.duplicates.store import DuplicateDecided, DuplicateStore, PossiblePair
-from kcrm.errors import EntityNotFound
+from kcrm.foundation.errors import EntityNotFound
 from kcrm.kg.connection import Graph
 from kcrm.kg.merge import MERGED_CLASS, MergeOutcome, log_entries, merge_nodes, unmerge
 from kcrm.ontology.model import Ontology
+from kcrm.security.access import PUBLIC_GROUP
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from kcrm.config import Settings
-from kcrm.errors import KcrmError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import KcrmError
 from kcrm.kg.connection import Graph
 from kcrm.statedb import DUPLICATE, SERVICE_LABEL, state_graph
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 
 log = logging.getLogger(__name__)
 

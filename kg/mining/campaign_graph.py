@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from kcrm.access import SYSTEM, Principal
-from kcrm.config import Settings
-from kcrm.errors import EntityNotFound, MiningInputError, OntologyError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import EntityNotFound, MiningInputError, OntologyError
 from kcrm.kg.connection import Graph
 from kcrm.kg.mining.campaigns import (
     Campaign,
@@ -28,6 +27,7 @@ from kcrm.kg.mining.history import to_datetime
 from kcrm.kg.mining.writeback import SOURCE
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
+from kcrm.security.access import SYSTEM, Principal
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 
 TARGET, REVIEW, EXCLUDE = "target", "review", "exclude"
 DECISIONS = (TARGET, REVIEW, EXCLUDE)

@@ -28,7 +28,7 @@ from sklearn.metrics import precision_score, recall_score, roc_auc_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 from kcrm.kg.mining.churn import FEATURES, cadence_days, churn_features, churn_signal, no_order_within
 from kcrm.kg.mining.history import Order
 

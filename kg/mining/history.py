@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 from kcrm.kg.connection import Graph
 from kcrm.kg.visibility import visible
 from kcrm.ontology.model import Ontology

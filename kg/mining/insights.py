@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kcrm.errors import EntityNotFound
+from kcrm.foundation.errors import EntityNotFound
 from kcrm.kg.connection import Graph
 from kcrm.kg.mining.writeback import CUSTOMER_PROPERTIES, SOURCE, graph_names
 from kcrm.kg.visibility import query_groups, visible

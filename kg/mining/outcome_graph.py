@@ -15,14 +15,14 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from kcrm.access import PUBLIC_GROUP, SYSTEM, Principal
-from kcrm.errors import OntologyError
+from kcrm.foundation.errors import OntologyError
 from kcrm.kg.connection import Graph
 from kcrm.kg.mining.history import read_history, to_datetime
 from kcrm.kg.mining.outcomes import ActionEvent, OutcomeResult, estimate_outcomes
 from kcrm.kg.mining.writeback import SOURCE
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import Ontology
+from kcrm.security.access import PUBLIC_GROUP, SYSTEM, Principal
 
 log = logging.getLogger(__name__)
 

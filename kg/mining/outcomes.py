@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 from kcrm.kg.mining.churn import churn_signal
 from kcrm.kg.mining.history import Order
 from kcrm.kg.mining.value import customer_values

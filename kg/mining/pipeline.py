@@ -15,7 +15,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 from kcrm.kg.connection import Graph
 from kcrm.kg.mining.churn import ChurnSignal, churn_signal
 from kcrm.kg.mining.churn_model import MEDIUM_THRESHOLD, MODELS, ChurnScores, train_and_score

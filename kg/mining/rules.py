@@ -19,7 +19,7 @@ from itertools import combinations
 
 import numpy as np
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from kcrm.errors import OntologyError
+from kcrm.foundation.errors import OntologyError
 from kcrm.kg.connection import Graph
 from kcrm.ontology.model import Ontology
 

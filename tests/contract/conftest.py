@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search.contract import SearchBackend
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.types import IndexItem

@@ -18,7 +18,7 @@ import pytest
 
 from kcrm.alerts.notify import notify_mined_warnings, notify_new_items
 from kcrm.alerts.store import AlertStore, Subscription
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from tests.conftest import REPO, TEST_DATA_DIR
 
 pytestmark = pytest.mark.e2e

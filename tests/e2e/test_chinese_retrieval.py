@@ -8,7 +8,7 @@ import httpx
 import numpy as np
 import pytest
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search.embedder import make_embedder
 
 pytestmark = pytest.mark.e2e

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search.embedder import make_embedder
 
 pytestmark = pytest.mark.e2e

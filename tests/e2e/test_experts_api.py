@@ -87,7 +87,7 @@ def test_case_assist_problems(api: httpx.Client) -> None:
 
 
 def test_held_out_evaluation_leaves_the_graph_alone_and_beats_the_baseline(e2e_settings, graph, loaded) -> None:
-    from kcrm.eval_sample import evaluate_held_out
+    from kcrm.evaluation.sample import evaluate_held_out
     from kcrm.search.service import load_search_service
 
     count = "MATCH ()-[r:RESOLVED_BY]->() RETURN count(r) AS n"

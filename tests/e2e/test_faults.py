@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kcrm.config import Settings
-from kcrm.keys import KeyStore
+from kcrm.foundation.config import Settings
 from kcrm.kg.processes import send_signal, wait_exit
+from kcrm.security.keys import KeyStore
 from tests.conftest import REPO, free_port, wipe
 
 pytestmark = pytest.mark.e2e

@@ -288,7 +288,7 @@ def test_hostile_upload_is_rejected_in_the_report(name: str, clients: Clients, u
 
 
 def test_subscriptions_per_key_are_capped(api_url: str, make_key) -> None:
-    from kcrm.config import Settings
+    from kcrm.foundation.config import Settings
 
     cap = Settings().alerts_max_subscriptions
     with httpx.Client(base_url=api_url, headers={"X-API-Key": make_key(("agent",), ("public",))}) as agent:
@@ -304,7 +304,7 @@ def test_subscriptions_per_key_are_capped(api_url: str, make_key) -> None:
 
 def test_revoking_a_key_removes_its_subscriptions_and_admin_sees_all(api: httpx.Client, api_url: str,
                                                                       state_settings, cli_env) -> None:
-    from kcrm.keys import KeyStore
+    from kcrm.security.keys import KeyStore
 
     plain, key = KeyStore(state_settings).create("to-revoke-subs", ["agent"], ["public"], created_by="pytest")
     with httpx.Client(base_url=api_url, headers={"X-API-Key": plain}) as agent:

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from kcrm.errors import KeyRequestError
-from kcrm.keys import KeyStore
+from kcrm.foundation.errors import KeyRequestError
+from kcrm.security.keys import KeyStore
 from kcrm.statedb import KEY
 
 pytestmark = pytest.mark.e2e

@@ -14,8 +14,8 @@ import pytest
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError
 
-from kcrm.config import Settings
-from kcrm.errors import Neo4jServerError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import Neo4jServerError
 from kcrm.kg.server import LocalNeo4j, ensure_neo4j, port_in_use, process_alive
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from opensearchpy import OpenSearch
 
-from kcrm.config import Settings
-from kcrm.errors import SearchBackendUnavailable
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import SearchBackendUnavailable
 from kcrm.search.contract import Retrieve
 from kcrm.search.embedder import make_embedder
 from kcrm.search.filters import SearchFilter, make_filter

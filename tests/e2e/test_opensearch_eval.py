@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from tests.e2e.test_eval_cli import scifact_slice  # noqa: F401 - the shared SciFact slice fixture
 
 pytestmark = pytest.mark.e2e

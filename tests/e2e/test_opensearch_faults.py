@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search.contract import Retrieve
 from kcrm.search.embedder import make_embedder
 from kcrm.search.filters import SearchFilter

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kcrm import workflows
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search.contract import Retrieve
 from kcrm.search.embedder import make_embedder
 from kcrm.search.filters import SearchFilter

@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from kcrm import workflows
-from kcrm.access import Principal
 from kcrm.kg.mining.outcome_graph import measure_outcomes, remove_outcomes
 from kcrm.kg.mining.outcomes import RULES
 from kcrm.ontology.model import load_ontology
+from kcrm.security.access import Principal
 
 pytestmark = pytest.mark.e2e
 

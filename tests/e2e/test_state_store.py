@@ -12,11 +12,11 @@ import uuid
 
 import pytest
 
-from kcrm.access import Principal
 from kcrm.alerts.store import AlertStore, Notification, Subscription
-from kcrm.audit import AuditLog, entry_row
-from kcrm.audit_writer import AuditWriter
 from kcrm.ingest.job_store import JobStore
+from kcrm.security.access import Principal
+from kcrm.security.audit import AuditLog, entry_row
+from kcrm.security.audit_writer import AuditWriter
 from kcrm.statedb import SERVICE_LABEL, STATE_LABELS, WARNING
 
 pytestmark = pytest.mark.e2e

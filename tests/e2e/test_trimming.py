@@ -13,8 +13,7 @@ from collections import Counter
 
 import pytest
 
-from kcrm.access import SYSTEM, Principal
-from kcrm.errors import EntityNotFound
+from kcrm.foundation.errors import EntityNotFound
 from kcrm.kg.analytics import CollaborationAnalytics
 from kcrm.kg.case_assist import CaseAssistant
 from kcrm.kg.customer360 import customer_360
@@ -25,6 +24,7 @@ from kcrm.ontology.model import load_ontology
 from kcrm.search.entities import find_entities
 from kcrm.search.filters import make_filter
 from kcrm.search.taxonomy_browse import browse
+from kcrm.security.access import SYSTEM, Principal
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from kcrm.config import Settings
-from kcrm.errors import GraphUnavailable
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import GraphUnavailable
 from kcrm.kg.connection import connect
 from tests.conftest import free_port
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

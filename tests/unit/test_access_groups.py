@@ -7,12 +7,12 @@ import textwrap
 from kcrm.ingest.mapper import RowMapper
 from kcrm.ingest.mapping import parse_mapping
 from kcrm.ingest.readers.base import RawRow
-from kcrm.ingest.records import Record
-from kcrm.ingest.sample import build_sample
-from kcrm.ingest.sample.access import INTERNAL, KEY_ACCOUNTS, key_accounts
 from kcrm.ingest.validate import validate_record
+from kcrm.kg.records import Record
 from kcrm.kg.visibility import query_groups, visible
 from kcrm.ontology.model import load_ontology
+from kcrm.sample import build_sample
+from kcrm.sample.access import INTERNAL, KEY_ACCOUNTS, key_accounts
 
 ONTOLOGY = load_ontology()
 MAPPING = """\

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from kcrm.access import PUBLIC_GROUP, Principal
 from kcrm.alerts.matching import matching_items, required_terms
 from kcrm.alerts.webhook import RetryPolicy
 from kcrm.search.filters import make_filter
 from kcrm.search.semantic import IndexItem
 from kcrm.search.trimming import GroupColumn, combine, visible_to
 from kcrm.search.vector_index import ChunkRecord
+from kcrm.security.access import PUBLIC_GROUP, Principal
 
 DRIVER = IndexItem("C1", "SupportCase", "Printer driver fails after update", "The LP-1100w driver crashed twice.",
                    "en", {"status": "open", "customer": "Acme Ltd", "openedAt": "2026-03-02T10:00:00+00:00"})

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kcrm.access import Principal
 from kcrm.api.app import create_app
-from kcrm.audit import AuditLog
-from kcrm.config import Settings
-from kcrm.keys import KeyStore
+from kcrm.foundation.config import Settings
+from kcrm.security.access import Principal
+from kcrm.security.audit import AuditLog
+from kcrm.security.keys import KeyStore
 
 KEY = "kcrm_0123456789ab_" + "a" * 43
 

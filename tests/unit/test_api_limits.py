@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kcrm.api.limits import query_violations
 from kcrm.api.openapi import document_security
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 
 
 def test_limits_name_the_parameter_and_the_setting() -> None:

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kcrm.ingest.classify import (
-    MajorityTopicModel,
-    TfidfTopicModel,
-    accuracy,
-    chosen,
-    evaluate,
-    fit,
-    load_model,
-    save_model,
-    split,
-)
+from kcrm.evaluation.topics import MajorityTopicModel, accuracy, evaluate, split
+from kcrm.nlp.classify import TfidfTopicModel, chosen, fit, load_model, save_model
 
 EN = {"topic-refund": ["I want my money back for order {n}", "refund for the returned item {n} please",
                        "when will the refund {n} arrive"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search.embed_pool import MIN_POOLED, PooledEmbedder, running_pools
 from kcrm.search.embedder import HashingEmbedder, bulk_workers, make_embedder
 

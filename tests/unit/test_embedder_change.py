@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.service import embedder_change
 

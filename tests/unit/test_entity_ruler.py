@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kcrm.ingest.extraction import EntityRuler, build_terms, name_aliases, topic_terms
-from kcrm.ingest.linking import aggregate, joined_text
+from kcrm.nlp.extraction import EntityRuler, build_terms, name_aliases, topic_terms
+from kcrm.nlp.linking import aggregate, joined_text
 from kcrm.ontology.taxonomy import load_concepts
 
 ROWS = [
@@ -79,7 +79,7 @@ def test_optional_statistical_ner_links_looser_spellings() -> None:
 
 
 def test_an_ner_model_that_is_not_installed_is_a_clear_error() -> None:
-    from kcrm.errors import KcrmError
+    from kcrm.foundation.errors import KcrmError
 
     with pytest.raises(KcrmError, match="not an installed spaCy package"):
         EntityRuler([], ner_model="no_such_pipeline_xyz")

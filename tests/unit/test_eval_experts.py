@@ -11,8 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kcrm.cli import app
-from kcrm.errors import ValidationFailed
-from kcrm.eval_experts import (
+from kcrm.evaluation.experts import (
     BM25,
     evaluate_forums,
     format_report,
@@ -20,6 +19,7 @@ from kcrm.eval_experts import (
     reciprocal_rank,
     tokenize,
 )
+from kcrm.foundation.errors import ValidationFailed
 
 TOPICS = {"vpn": ("bob", "VPN tunnel drops after login, IPsec handshake fails"),
           "printer": ("alice", "Printer spooler jams, toner page blank"),
@@ -110,7 +110,7 @@ def test_cli_prints_and_writes_the_figures(tmp_path: Path) -> None:
 
 
 def test_rolling_protocol_ranks_each_question_from_what_came_before_it(tmp_path: Path) -> None:
-    from kcrm.eval_experts import history_before, read_dataset
+    from kcrm.evaluation.experts import history_before, read_dataset
 
     write_forum(tmp_path)
     posts, qrels = read_dataset(tmp_path)
@@ -132,7 +132,7 @@ def test_rolling_protocol_ranks_each_question_from_what_came_before_it(tmp_path:
 def test_standing_skills_rank_a_forum_s_recent_regular_over_an_occasional_visitor() -> None:
     from datetime import UTC
 
-    from kcrm.eval_experts import SplitData, _profiles
+    from kcrm.evaluation.experts import SplitData, _profiles
 
     now = datetime(2021, 1, 1, tzinfo=UTC)
     data = SplitData(source="f", cut=now, threads={"t1": "q", "t2": "q", "t3": "q"},
@@ -147,7 +147,7 @@ def test_standing_skills_rank_a_forum_s_recent_regular_over_an_occasional_visito
 
 
 def test_recut_by_forum_makes_one_community_per_forum(tmp_path: Path) -> None:
-    from kcrm.eval_experts import read_dataset, recut_by_forum, split_source
+    from kcrm.evaluation.experts import read_dataset, recut_by_forum, split_source
 
     write_forum(tmp_path)
     posts, qrels = recut_by_forum(*read_dataset(tmp_path))
@@ -157,7 +157,7 @@ def test_recut_by_forum_makes_one_community_per_forum(tmp_path: Path) -> None:
 
 
 def test_thread_texts_carry_the_answers_seen_so_far(tmp_path: Path) -> None:
-    from kcrm.eval_experts import history_before, read_dataset
+    from kcrm.evaluation.experts import history_before, read_dataset
 
     write_forum(tmp_path)
     posts, qrels = read_dataset(tmp_path)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.config import Settings
-from kcrm.errors import BadQuery, DatasetInvalid
+from kcrm.evaluation.search import evaluate_search, load_beir, read_qrels
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import BadQuery, DatasetInvalid
 from kcrm.search.embedder import HashingEmbedder
-from kcrm.search.evaluation import evaluate_search, load_beir, read_qrels
 from kcrm.search.fusion import RRF, ScoreFusion
 from kcrm.search.service import make_fusion
 
@@ -84,7 +84,7 @@ def test_evaluation_scores_every_system_on_the_same_queries(tmp_path: Path,
     assert report.results["hybrid"]["mrr@10"] > 0.5
     assert report.config["tuned_on"] == "train" and report.config["tuned_fusion"]
     assert "hybrid-tuned" in report.table() and json.dumps(report.as_dict())
-    caplog.set_level("INFO", logger="kcrm.search.evaluation")
+    caplog.set_level("INFO", logger="kcrm.evaluation.search")
     again = evaluate_search(dataset, HashingEmbedder(dim=256), fusion=ScoreFusion(weights=(0.5, 0.5)),
                             index_dir=tmp_path / "cache", limit_queries=2)
     assert again.queries == 2 and "reusing the dense index" in caplog.text and "reusing the lexical" in caplog.text

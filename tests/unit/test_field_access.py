@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcrm.access import Principal
-from kcrm.errors import Forbidden
+from kcrm.foundation.errors import Forbidden
 from kcrm.kg.field_access import (
     MINED_CUSTOMER_FIELDS,
     check_mined_filters,
@@ -16,6 +15,7 @@ from kcrm.kg.field_access import (
 )
 from kcrm.kg.mining.writeback import CUSTOMER_PROPERTIES
 from kcrm.search.from_graph import neighbour_facts
+from kcrm.security.access import Principal
 
 
 def principal(*roles: str) -> Principal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kcrm.errors import BadQuery
+from kcrm.foundation.errors import BadQuery
 from kcrm.search.facets import FacetTable
 from kcrm.search.filters import SearchFilter, date_range, make_filter, parse_query
 from kcrm.search.vector_index import ChunkRecord

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from kcrm.errors import GraphTimeout, GraphUnavailable
+from kcrm.foundation.errors import GraphTimeout, GraphUnavailable
 from kcrm.kg.connection import graph_error
 
 URI = "bolt://127.0.0.1:1"

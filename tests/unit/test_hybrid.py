@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.errors import BadQuery, IndexIncompatible
+from kcrm.foundation.errors import BadQuery, IndexIncompatible
 from kcrm.search.contract import Retrieve
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.filters import SearchFilter, make_filter

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kcrm.errors import IndexIncompatible, IndexNotReady
+from kcrm.foundation.errors import IndexIncompatible, IndexNotReady
 from kcrm.search import generation
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.hybrid import build_lexical_index, lexical_records

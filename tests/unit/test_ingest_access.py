@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kcrm.ingest.access_check import refuse_outside_groups
-from kcrm.ingest.records import Record
+from kcrm.kg.records import Record
 from kcrm.ontology.model import load_ontology
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kcrm.ingest.fold import RunFold
-from kcrm.ingest.records import Record, RelRef
+from kcrm.kg.records import Record, RelRef
 
 
 def rec(uid: str, line: int, rank: str | None = None, rels: tuple[RelRef, ...] = (), **props) -> Record:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kcrm.ingest.batches import plan_batches
 from kcrm.ingest.journal import Journal, find_unfinished, run_key
-from kcrm.ingest.records import Link, Record, RelRef
+from kcrm.kg.records import Link, Record, RelRef
 from kcrm.ontology.model import load_ontology
 
 

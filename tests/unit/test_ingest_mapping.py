@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from kcrm.errors import MappingError
+from kcrm.foundation.errors import MappingError
 from kcrm.ingest.mapper import RowMapper, get_value
 from kcrm.ingest.mapping import load_mapping, parse_mapping, shipped_mappings
 from kcrm.ingest.readers.base import RawRow

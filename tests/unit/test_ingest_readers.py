@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.errors import IngestError
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest import readers
 from kcrm.ingest.readers import available_formats, format_for, get_reader
 from kcrm.ingest.readers.base import RawRow, ReadLimits
 from kcrm.ingest.readers.encoding import EncodingUnknown, decode_bytes
-from kcrm.ingest.records import Problem
+from kcrm.kg.records import Problem
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 LIMITS = ReadLimits()

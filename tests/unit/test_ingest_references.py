@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from kcrm.ingest.prune import prunable_files
-from kcrm.ingest.records import Link, Problem, Record, RelRef
 from kcrm.ingest.references import check_references
 from kcrm.ingest.report import FileOutcome
+from kcrm.kg.records import Link, Problem, Record, RelRef
 
 
 def record(uid: str, type_: str = "Customer", rels: tuple[RelRef, ...] = ()) -> Record:

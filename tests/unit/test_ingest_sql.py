@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.errors import IngestError
+from kcrm.foundation.errors import IngestError
 from kcrm.ingest.readers.base import BadRow, RawRow, ReadLimits
 from kcrm.ingest.readers.sql import SqlReader, SqlSource, build_statement, json_value
 from kcrm.ingest.watermarks import Watermarks, watermark_key

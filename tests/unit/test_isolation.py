@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kcrm.ingest.isolation import ParseLimits, read_isolated
 from kcrm.ingest.readers.base import RawRow, ReadLimits
-from kcrm.ingest.records import Problem
+from kcrm.kg.records import Problem
 
 DOCUMENT_XML = ('<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
                 '2006/main"><w:body>{}</w:body></w:document>')

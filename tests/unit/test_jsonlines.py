@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.errors import DatasetInvalid
+from kcrm.foundation.errors import DatasetInvalid
 from kcrm.jsonlines import json_objects
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from kcrm.errors import EntityNotFound
+from kcrm.foundation.errors import EntityNotFound
 from kcrm.kg.knowledge_map import Concept, Item, Release, build_map, outdated
 
 AS_OF = date(2026, 12, 1)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kcrm.errors import IndexIncompatible, IndexNotReady
+from kcrm.foundation.errors import IndexIncompatible, IndexNotReady
 from kcrm.search import atomic
 from kcrm.search.lexical import DOCS_FILE, MANIFEST_FILE, POSTINGS_FILE, BM25Index, LexicalIndex
 from kcrm.search.tokenizer import TextAnalyzer

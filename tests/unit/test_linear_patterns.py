@@ -14,9 +14,9 @@ import pytest
 
 from kcrm.ingest.cleaning import EMAIL_PATTERN, CleaningError, clean_email
 from kcrm.ingest.readers.text import markdown_to_text
-from kcrm.ingest.records import record_from_json
 from kcrm.ingest.shacl import shacl_validate
 from kcrm.ingest.validate import validate_record
+from kcrm.kg.records import record_from_json
 from kcrm.ontology.model import load_ontology
 
 HOSTILE = {

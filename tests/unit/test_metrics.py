@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from kcrm.search.metrics import dcg, evaluate, mrr_at_k, ndcg_at_k, recall_at_k
+from kcrm.evaluation.metrics import dcg, evaluate, mrr_at_k, ndcg_at_k, recall_at_k
 
 
 def test_dcg_discounts_by_log2_of_rank_plus_one() -> None:

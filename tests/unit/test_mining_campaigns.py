@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kcrm.errors import MiningInputError
-from kcrm.ingest.sample.campaigns import CAMPAIGNS, build_campaigns
+from kcrm.foundation.errors import MiningInputError
 from kcrm.kg.mining.campaigns import (
     EXCLUDE,
     REVIEW,
@@ -20,6 +19,7 @@ from kcrm.kg.mining.campaigns import (
     parse_tiers,
     select_targets,
 )
+from kcrm.sample.campaigns import CAMPAIGNS, build_campaigns
 
 LAUNCH = datetime(2026, 11, 16, 9, tzinfo=UTC)
 CAMPAIGN = Campaign("CMP-9", "Supplies, winter", "supplies-bundle", LAUNCH)
@@ -103,7 +103,7 @@ def test_parse_tiers() -> None:
 def test_sample_campaigns_repeat_promotions_and_leave_the_planned_ones_unsent() -> None:
     import random
 
-    from kcrm.ingest.sample.people import build_customers, build_employees
+    from kcrm.sample.people import build_customers, build_employees
 
     customers = build_customers(random.Random("42:customers"), build_employees())
     records = build_campaigns(random.Random("42:campaigns"), customers)
@@ -118,9 +118,9 @@ def test_sample_campaigns_repeat_promotions_and_leave_the_planned_ones_unsent() 
 
 
 def test_target_campaign_decides_only_for_customers_the_caller_may_see() -> None:
-    from kcrm.access import Principal
     from kcrm.kg.mining.campaign_graph import target_campaign
     from kcrm.ontology.model import load_ontology
+    from kcrm.security.access import Principal
 
     class Graph:
         """Answers the three reads of `target_campaign` from fixed rows."""

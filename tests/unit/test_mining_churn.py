@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 from kcrm.kg.mining.churn import FEATURES, cadence_days, churn_features, churn_signal, no_order_within
 from kcrm.kg.mining.churn_model import train_and_score
 from tests.unit.mining_data import AS_OF, every, orders

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.errors import MiningInputError
-from kcrm.ingest.sample import build_sample_with_truth, generate_sample
+from kcrm.foundation.errors import MiningInputError
 from kcrm.kg.mining.history import Order
 from kcrm.kg.mining.outcomes import RULES, Z95, ActionEvent, estimate_outcomes
+from kcrm.sample import build_sample_with_truth, generate_sample
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)
 AS_OF = datetime(2026, 12, 31, tzinfo=UTC)

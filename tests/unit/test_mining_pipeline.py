@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from kcrm.errors import MiningInputError, OntologyError
+from kcrm.foundation.errors import MiningInputError, OntologyError
 from kcrm.kg.mining.churn import ChurnSignal
 from kcrm.kg.mining.history import History
 from kcrm.kg.mining.pipeline import MiningConfig, churn_reason, mine_history, risk_level

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.errors import MiningInputError
+from kcrm.foundation.errors import MiningInputError
 from kcrm.kg.mining.baskets import parse_baskets, read_baskets
 from kcrm.kg.mining.rules import count_itemsets_naive, frequent_itemsets, mine_rules
 

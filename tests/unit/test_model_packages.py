@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.errors import EmbedderUnavailable
+from kcrm.foundation.errors import EmbedderUnavailable
 from kcrm.search.model_packages import BGE_SMALL_EN, is_installed, model_dir, unpack
 
 

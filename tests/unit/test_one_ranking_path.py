@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from kcrm.evaluation.search import _runs, build_indexes, load_beir
 from kcrm.search import ranking
 from kcrm.search.embedder import HashingEmbedder
-from kcrm.search.evaluation import _runs, build_indexes, load_beir
 from kcrm.search.fusion import ScoreFusion
 from kcrm.search.tokenizer import default_analyzer
 from tests.unit.test_evaluation import QUERIES, write_beir

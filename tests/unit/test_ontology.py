@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcrm.errors import OntologyError
+from kcrm.foundation.errors import OntologyError
 from kcrm.kg.schema import schema_statements
 from kcrm.ontology.model import load_ontology
 

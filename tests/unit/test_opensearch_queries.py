@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search import opensearch_queries as q
 from kcrm.search.filters import make_filter
 from kcrm.search.opensearch_server import render_node_config

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from kcrm.ingest.records import read_jsonl
-from kcrm.ingest.sample import FILES, GENERATOR, generate_sample
 from kcrm.ingest.validate import validate_record
+from kcrm.kg.records import read_jsonl
 from kcrm.ontology.model import load_ontology
 from kcrm.ontology.taxonomy import leaf_concepts, load_concepts
+from kcrm.sample import FILES, GENERATOR, generate_sample
 
 MINIMUMS = {"Customer": 300, "Product": 60, "Policy": 25, "IndustryRule": 25, "Employee": 40, "SupportCase": 3000,
             "Document": 150, "Segment": 6, "Channel": 5, "Transaction": 6000}
@@ -54,7 +54,7 @@ def _one(rec: dict[str, Any], rtype: str) -> str:
 
 def test_counts_meet_the_minimums_and_match_the_manifest(out: Path, data: Data) -> None:
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["generator"] == GENERATOR == "kcrm.ingest.sample" and manifest["seed"] == 42
+    assert manifest["generator"] == GENERATOR == "kcrm.sample" and manifest["seed"] == 42
     assert manifest["counts"] == {rtype: len(records) for rtype, records in data.items()}
     for rtype, minimum in MINIMUMS.items():
         assert len(data[rtype]) >= minimum, rtype
@@ -130,7 +130,7 @@ def test_about_a_third_of_the_text_is_chinese(data: Data) -> None:
 
 def test_generation_is_deterministic_across_processes(out: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    code = "import sys; from pathlib import Path; from kcrm.ingest.sample import generate_sample; " \
+    code = "import sys; from pathlib import Path; from kcrm.sample import generate_sample; " \
            "generate_sample(Path(sys.argv[1]), seed=42)"
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "again")], check=True, env=env)
     for name in [*FILES.values(), "manifest.json"]:
@@ -291,7 +291,7 @@ def test_rules_and_policies_apply_where_they_should(data: Data) -> None:
 
 
 def test_policies_carry_the_jurisdiction_of_their_region(data: Data) -> None:
-    from kcrm.ingest.sample.policies import JURISDICTION_OF_REGION, POLICIES
+    from kcrm.sample.policies import JURISDICTION_OF_REGION, POLICIES
 
     written = {rec["uid"]: rec["props"].get("jurisdiction") for rec in data["Policy"]}
     assert written == {p.uid: JURISDICTION_OF_REGION[p.region] for p in POLICIES}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kcrm.config import Settings
-from kcrm.errors import BadQuery, SearchBackendError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import BadQuery, SearchBackendError
 from kcrm.search.backends import backend_name, make_backend
 from kcrm.search.contract import SearchRequest
 from kcrm.search.filters import make_filter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcrm.errors import BadQuery
+from kcrm.foundation.errors import BadQuery
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.facts import graph_facts
 from kcrm.search.hybrid import HybridSearch, build_lexical_index

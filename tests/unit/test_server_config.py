@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from kcrm.config import Settings
-from kcrm.errors import Neo4jServerError
+from kcrm.foundation.config import Settings
+from kcrm.foundation.errors import Neo4jServerError
 from kcrm.kg import server
 from kcrm.kg.neo4j_conf import (
     MAIN_CLASS,

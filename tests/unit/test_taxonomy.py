@@ -9,7 +9,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
 
-from kcrm.errors import OntologyError
+from kcrm.foundation.errors import OntologyError
 from kcrm.ontology.taxonomy import DEFAULT_TAXONOMY, KT, Concept, leaf_concepts, load_concepts
 
 PREFIXES = """

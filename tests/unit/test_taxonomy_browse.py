@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcrm.errors import BadQuery
+from kcrm.foundation.errors import BadQuery
 from kcrm.ontology.taxonomy import Concept
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.filters import make_filter

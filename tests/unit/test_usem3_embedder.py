@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from kcrm.config import Settings
+from kcrm.foundation.config import Settings
 from kcrm.search import embedder as embedder_module
 from kcrm.search.embedder import (
     Embedder,

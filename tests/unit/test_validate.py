@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kcrm.ingest.records import Record, read_jsonl, record_from_json
 from kcrm.ingest.shacl import shacl_validate
 from kcrm.ingest.validate import validate_record
+from kcrm.kg.records import Record, read_jsonl, record_from_json
 from kcrm.ontology.model import load_ontology
 
 GOOD_CASE = {

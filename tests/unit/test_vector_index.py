@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kcrm.errors import BadQuery, IndexNotReady
+from kcrm.foundation.errors import BadQuery, IndexNotReady
 from kcrm.search import atomic
 from kcrm.search.embedder import HashingEmbedder
 from kcrm.search.semantic import IndexItem, SemanticSearch, make_snippet, query_terms
