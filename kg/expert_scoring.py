@@ -13,7 +13,10 @@ evidence to the weighted skills, ownership and activity prior (tuned on the samp
 people specialise); "product" multiplies the activity prior and the evidence, each raised to a
 fitted exponent (a log-linear model, fitted on the validation window of the public forums, where
 a few busy people answer every topic and the text evidence must re-rank them rather than outvote
-them).
+them). In "product", `Weights.prior_mix` can replace the single activity prior by several, each
+with its own half-life and exponent (a day's burst, a week, a month, a quarter): a log-linear model
+whose exponents are fitted by a conditional logit (`kcrm.eval_experts.fit_log_linear`) on the
+forums' training and validation windows.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 OUTCOME_WEIGHTS: dict[str, float] = {"resolved": 1.0, "closed": 0.7}
@@ -46,17 +49,30 @@ class Weights:
     combination: str = "sum"  # "sum" or "product" (see the module docstring)
     text_exponent: float = 1.0  # "product": the exponent of the evidence (0 = the activity prior alone)
     prior_half_life_days: float = 0.0  # the activity prior's recency decay; 0 = every resolved case alike
+    # "product" only: (half-life in days, exponent) per activity prior; when given, these replace
+    # (prior + floor)^prior by the product of (activity_h / max activity_h + floor)^exponent_h
+    prior_mix: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.combination not in COMBINATIONS:
             raise ValueError(f"combination must be one of {COMBINATIONS}, not {self.combination!r}")
+        if self.prior_mix and self.combination != "product":
+            raise ValueError("prior_mix needs combination='product'")
+
+    @property
+    def prior_half_lives(self) -> tuple[float, ...]:
+        """The half-lives of the activity priors `rank` reads from each profile's `activities`."""
+        return tuple(h for h, _ in self.prior_mix)
 
 
-# The weights fitted on the public forums' validation window (`benchmarks/expert_tuning.py`: queries
-# between the 40% and 80% cuts of each forum's solved questions, never the test questions after it).
+# The weights fitted on the public forums before their test questions (`benchmarks/expert_tuning.py --fit`:
+# questions between the 20% and 80% cuts of each source's solved questions, each ranked from every post
+# before it, in three time folds; never the test questions after the 80% cut). A conditional logit chose,
+# by mean fold MRR@10, an activity prior of the last day's burst (1-day half-life) times the last month's
+# (30 days), times the text evidence (answers indexed with their questions, 30-day half-life).
 FORUM_WEIGHTS = Weights(relevance_temperature=0.2, half_life_days=30.0, skill=0.0, skill_hop_decay=0.5,
-                        ownership=0.0, load_penalty=0.0, prior=1.0, combination="product", text_exponent=1.0,
-                        prior_half_life_days=7.0)
+                        ownership=0.0, load_penalty=0.0, prior=1.0, combination="product", text_exponent=0.147,
+                        prior_half_life_days=30.0, prior_mix=((1.0, 0.241), (30.0, 0.85)))
 PRESETS: dict[str, Weights] = {"sample": Weights(), "forums": FORUM_WEIGHTS}
 
 
@@ -67,9 +83,20 @@ def preset(name: str) -> Weights:
     return PRESETS[name]
 
 
+def text_alone(weights: Weights) -> Weights:
+    """The ablation without any activity prior (the text evidence, skills and ownership only)."""
+    return replace(weights, prior=0.0, prior_mix=())
+
+
+def activity_alone(weights: Weights) -> Weights:
+    """The ablation without the evidence ("product"): the activity prior(s) alone."""
+    return replace(weights, text_exponent=0.0)
+
+
 def has_evidence(entry: ExpertScore) -> bool:
     """Whether anything at all speaks for this candidate (a "product" score is never exactly 0)."""
-    return entry.score > 0 and any((entry.documents, entry.skills, entry.ownership, entry.prior, entry.centrality))
+    return entry.score > 0 and any((entry.documents, entry.skills, entry.ownership, entry.prior, entry.centrality,
+                                    *entry.priors))
 
 
 @dataclass(frozen=True)
@@ -108,6 +135,7 @@ class ExpertScore:
     prior: float = 0.0
     centrality: float = 0.0
     penalty: float = 1.0
+    priors: tuple[float, ...] = ()  # each of `Weights.prior_mix`'s activities over the candidates' highest
     contributions: list[Contribution] = field(default_factory=list)
     skill_matches: list[tuple[str, str, int, int]] = field(default_factory=list)
 
@@ -229,7 +257,11 @@ def combine(entry: ExpertScore, max_documents: float, weights: Weights) -> float
     documents = entry.documents / max_documents if max_documents > 0 else 0.0
     evidence = documents + weights.skill * entry.skills + weights.ownership * entry.ownership
     evidence += weights.centrality * entry.centrality
-    if weights.combination == "product":
+    if weights.combination == "product" and weights.prior_mix:
+        raw = (TEXT_FLOOR + evidence) ** weights.text_exponent
+        for (_, exponent), prior in zip(weights.prior_mix, entry.priors, strict=True):
+            raw *= (PRIOR_FLOOR + prior) ** exponent
+    elif weights.combination == "product":
         raw = (PRIOR_FLOOR + entry.prior) ** weights.prior * (TEXT_FLOOR + evidence) ** weights.text_exponent
     else:
         raw = evidence + weights.prior * entry.prior
@@ -245,6 +277,12 @@ def activity(dates: Iterable[datetime | None], now: datetime, half_life_days: fl
     return sum(recency_weight(d, now, half_life_days) if half_life_days > 0 else 1.0 for d in dates)
 
 
+def activities(dates: Iterable[datetime | None], now: datetime, half_lives: Iterable[float]) -> tuple[float, ...]:
+    """`activity` at each half-life (the raw values of `Weights.prior_mix`'s priors)."""
+    dates = list(dates)
+    return tuple(activity(dates, now, h) for h in half_lives)
+
+
 @dataclass(frozen=True)
 class ExpertProfile:
     """What the ranking knows about a candidate besides their items."""
@@ -255,6 +293,7 @@ class ExpertProfile:
     open_cases: int = 0
     activity: float = 0.0
     centrality: float = 0.0  # in [0, 1]: collaboration PageRank over the most central
+    activities: tuple[float, ...] = ()  # `activity` at each of `Weights.prior_mix`'s half-lives
 
 
 def rank(relevance: Mapping[str, float], associations: Mapping[str, Iterable[Association]],
@@ -265,12 +304,20 @@ def rank(relevance: Mapping[str, float], associations: Mapping[str, Iterable[Ass
     scores = aggregate_model2(relevance, associations)
     query_topics = topic_distribution(item_topics, relevance, explicit_topics)
     max_activity = max((p.activity for p in profiles.values()), default=0.0)
+    mix = len(weights.prior_mix)
+    max_mix = [max((p.activities[i] for p in profiles.values() if len(p.activities) == mix), default=0.0)
+               for i in range(mix)]
     ranked = []
     for profile in profiles.values():
         entry = scores.get(profile.uid) or ExpertScore(expert=profile.uid)
         entry.skills, entry.skill_matches = skill_score(profile.skills, query_topics, broader, weights.skill_hop_decay)
         entry.ownership = len(profile.owns & targets) / len(targets) if targets else 0.0
         entry.prior = profile.activity / max_activity if max_activity > 0 else 0.0
+        if mix:
+            if len(profile.activities) != mix:
+                raise ValueError(f"profile {profile.uid!r} has {len(profile.activities)} activities, the weights' "
+                                 f"prior_mix {mix}")
+            entry.priors = tuple(a / top if top > 0 else 0.0 for a, top in zip(profile.activities, max_mix, strict=True))
         entry.centrality = profile.centrality
         entry.penalty = load_penalty(profile.open_cases, weights.load_penalty)
         ranked.append(entry)

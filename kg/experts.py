@@ -22,6 +22,7 @@ from kcrm.kg.expert_scoring import (
     ExpertProfile,
     ExpertScore,
     Weights,
+    activities,
     activity,
     case_weight,
     has_evidence,
@@ -217,18 +218,20 @@ class ExpertFinder:
         and per prior half-life. The activity prior weighs each resolved case by its age at read time;
         exponential decay ranks the same however long the cache lives.
         """
-        return cached(self.graph, f"expert_profiles:{self.groups}:{self.weights.prior_half_life_days}",
-                      self._read_profiles)
+        return cached(self.graph, f"expert_profiles:{self.groups}:{self.weights.prior_half_life_days}:"
+                                  f"{self.weights.prior_half_lives}", self._read_profiles)
 
     def _read_profiles(self) -> tuple[dict[str, dict[str, Any]], dict[str, ExpertProfile]]:
         rows = self.graph.read(PROFILES_QUERY, done=DONE_STATUSES, groups=self.groups)
         facts = {r["uid"]: r for r in rows}
         now = datetime.now(UTC)
-        profiles = {r["uid"]: ExpertProfile(uid=r["uid"], skills={t: int(lv or 0) for t, lv in r["skills"]},
-                                            owns=frozenset(r["owns"]), open_cases=r["open_cases"],
-                                            activity=activity((parse_time(t) for t in r["resolved_at"]), now,
-                                                              self.weights.prior_half_life_days))
-                    for r in rows}
+        profiles = {}
+        for r in rows:
+            resolved = [parse_time(t) for t in r["resolved_at"]]
+            profiles[r["uid"]] = ExpertProfile(
+                uid=r["uid"], skills={t: int(lv or 0) for t, lv in r["skills"]}, owns=frozenset(r["owns"]),
+                open_cases=r["open_cases"], activity=activity(resolved, now, self.weights.prior_half_life_days),
+                activities=activities(resolved, now, self.weights.prior_half_lives))
         return facts, profiles
 
     def taxonomy(self) -> dict[str, list[str]]:
@@ -286,7 +289,7 @@ class ExpertFinder:
         topics = topic_distribution({u: i.topics for u, i in items.items()}, relevance,
                                     [query.topic] if query.topic else [])
         top_topics = dict(sorted(topics.items(), key=lambda kv: -kv[1])[:5])
-        experts = [_explain(entry, facts[entry.expert], items, query) for entry in ranked[:query.k] if has_evidence(entry)]
+        experts = [_explain(entry, facts[entry.expert], items, query, self.weights) for entry in ranked[:query.k] if has_evidence(entry)]
         log.debug("experts for %r: %s", query.q, [e.uid for e in experts])
         return ExpertResult(query=query, topics={t: round(v, 4) for t, v in top_topics.items()}, experts=experts)
 
@@ -300,7 +303,7 @@ def _admits(fact: dict[str, Any], profile: ExpertProfile, query: ExpertQuery) ->
 
 
 def _explain(entry: ExpertScore, fact: dict[str, Any], items: dict[str, ItemFacts], query: ExpertQuery,
-             top: int = 5) -> RankedExpert:
+             weights: Weights, top: int = 5) -> RankedExpert:
     uid = entry.expert
     evidence = []
     floor = entry.contributions[0].value * EVIDENCE_FLOOR if entry.contributions else 0.0
@@ -317,6 +320,7 @@ def _explain(entry: ExpertScore, fact: dict[str, Any], items: dict[str, ItemFact
     owns = [t for t in (query.product, query.customer) if t and t in fact["owns"]]
     components = {"documents": round(entry.documents, 6), "skills": round(entry.skills, 6),
                   "ownership": round(entry.ownership, 6), "prior": round(entry.prior, 6),
+                  **{f"prior_{h:g}d": round(p, 6) for (h, _), p in zip(weights.prior_mix, entry.priors, strict=True)},
                   "load_penalty": round(entry.penalty, 6)}
     return RankedExpert(uid=uid, name=fact.get("name") or "", team=fact.get("team") or "",
                         languages=list(fact.get("languages") or []), score=round(entry.score, 6),

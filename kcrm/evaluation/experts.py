@@ -5,9 +5,11 @@ time at the 80% quantile of its solved questions; authors' evidence comes only f
 the cut; queries are later solved questions that the asker did not answer. The rankings scored on
 the same queries: kcrm's (`kcrm.kg.expert_scoring.rank` with the fitted FORUM_WEIGHTS, the same
 function and weights `/v1/experts` ranks with under KCRM_EXPERT_RANKING=forums: BM25-retrieved past
-threads vote for their answerers by similarity, outcome and recency, times a recent-activity
-prior), its two ablations (text evidence alone, activity prior alone), kcrm before issue 19, the
-most active answerer, recently active answerers and BM25 over answer profiles.
+threads vote for their answerers by similarity, outcome and recency, times recent-activity priors
+(the last day's and the last month's, `Weights.prior_mix`)), its two ablations (text evidence alone,
+activity priors alone), kcrm before issue 19, the most active answerer, recently active answerers
+(30-day and 7-day half-lives; the 7-day one is the activity prior issue 19's bar was set against)
+and BM25 over answer profiles.
 """
 
 from __future__ import annotations
@@ -31,15 +33,21 @@ from kcrm.foundation.errors import ValidationFailed
 from kcrm.jsonlines import json_objects
 from kcrm.kg.expert_scoring import (
     FORUM_WEIGHTS,
+    PRIOR_FLOOR,
+    TEXT_FLOOR,
     Association,
     ExpertProfile,
+    ExpertScore,
     Weights,
+    activities,
     activity,
+    activity_alone,
     has_evidence,
     normalise_scores,
     rank,
     recency_weight,
     relevance_from_scores,
+    text_alone,
 )
 
 log = logging.getLogger(__name__)
@@ -208,10 +216,12 @@ def split_source(source: str, posts: list[dict[str, Any]], qrels: list[dict[str,
 
 
 def _profiles(data: SplitData, half_life_days: float, standing: bool = False,
-              prior_half_life_days: float | None = None) -> dict[str, ExpertProfile]:
+              prior_half_life_days: float | None = None, prior_half_lives: Sequence[float] = ()
+              ) -> dict[str, ExpertProfile]:
     """Skill levels 1-5 per forum and recency-weighted answer count as activity.
 
-    The activity decays with `prior_half_life_days` when given, else with `half_life_days`.
+    The activity decays with `prior_half_life_days` when given, else with `half_life_days`;
+    `activities` holds the same count at each of `prior_half_lives` (`Weights.prior_mix`).
 
     Without `standing` a level says how much of the author's own work is in the forum; with it,
     how the author's recency-weighted answers in the forum compare with the forum's most active
@@ -220,6 +230,7 @@ def _profiles(data: SplitData, half_life_days: float, standing: bool = False,
     per_forum: dict[str, Counter[str]] = defaultdict(Counter)
     forum_recent: dict[str, Counter[str]] = defaultdict(Counter)
     recent: Counter[str] = Counter()
+    dates: dict[str, list[datetime]] = defaultdict(list)
     prior_half_life = half_life_days if prior_half_life_days is None else prior_half_life_days
     for post in data.answers:
         forum = data.forum_of.get(post["thread_id"], post["forum"])
@@ -227,6 +238,7 @@ def _profiles(data: SplitData, half_life_days: float, standing: bool = False,
         per_forum[post["author"]][forum] += 1
         forum_recent[forum][post["author"]] += weight
         recent[post["author"]] += activity([post["at"]], data.cut, prior_half_life)
+        dates[post["author"]].append(post["at"])
     forum_top = {forum: max(counts.values()) for forum, counts in forum_recent.items()}
     profiles = {}
     for author, forums in per_forum.items():
@@ -236,14 +248,24 @@ def _profiles(data: SplitData, half_life_days: float, standing: bool = False,
         else:
             top = max(forums.values())
             skills = {forum: max(1, round(5 * n / top)) for forum, n in forums.items()}
-        profiles[author] = ExpertProfile(uid=author, skills=skills, activity=recent[author])
+        profiles[author] = ExpertProfile(uid=author, skills=skills, activity=recent[author],
+                                         activities=activities(dates[author], data.cut, prior_half_lives))
     return profiles
 
 
 def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: dict[str, float] | None = None,
                 index: BM25 | None = None, standing: bool = False, with_answers: bool = True
                 ) -> Callable[[dict[str, Any]], list[str]]:
-    """kcrm's ranking for forum questions: Model 2 over retrieved threads plus the graph priors.
+    """kcrm's ranking for forum questions: Model 2 over retrieved threads plus the graph priors
+    (the experts with any evidence from `kcrm_scorer`, best first)."""
+    scorer = kcrm_scorer(data, weights, centrality, index, standing, with_answers)
+    return lambda query: [e.expert for e in scorer(query) if has_evidence(e)]
+
+
+def kcrm_scorer(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: dict[str, float] | None = None,
+                index: BM25 | None = None, standing: bool = False, with_answers: bool = True
+                ) -> Callable[[dict[str, Any]], list[ExpertScore]]:
+    """Every candidate's `ExpertScore` for a forum question, best first, from `kcrm.kg.expert_scoring.rank`.
 
     `centrality` (author -> [0, 1], from `kcrm.kg.analytics`) feeds the prior `weights.centrality`;
     `index` (BM25 over `data.thread_texts(with_answers)`) saves rebuilding it when one history is
@@ -257,19 +279,63 @@ def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: d
         weight = (1.0 if post.get("is_solution") else 0.5) * recency_weight(post["at"], data.cut,
                                                                               weights.half_life_days)
         assoc[post["thread_id"]].append(Association(post["author"], post["thread_id"], "ANSWERED", weight))
-    profiles = _profiles(data, weights.half_life_days, standing, weights.prior_half_life_days or None)
+    profiles = _profiles(data, weights.half_life_days, standing, weights.prior_half_life_days or None,
+                         weights.prior_half_lives)
     if centrality:
         profiles = {a: replace(p, centrality=centrality.get(a, 0.0)) for a, p in profiles.items()}
     topics = {t: [f] for t, f in data.forum_of.items()}
 
-    def ranking(query: dict[str, Any]) -> list[str]:
+    def scored(query: dict[str, Any]) -> list[ExpertScore]:
         scores = index.scores(tokenize(query["text"]))
         top = dict(sorted(scores.items(), key=lambda kv: -kv[1])[:RETRIEVED_THREADS])
         relevance = relevance_from_scores(normalise_scores(top), weights.relevance_temperature)
         candidates = {a: p for a, p in profiles.items() if a != query["asker"]}
-        ranked = rank(relevance, assoc, topics, candidates, {}, weights, explicit_topics=[query["forum"]])
-        return [e.expert for e in ranked if has_evidence(e)]
-    return ranking
+        return rank(relevance, assoc, topics, candidates, {}, weights, explicit_topics=[query["forum"]])
+    return scored
+
+
+def log_features(ranked: Sequence[ExpertScore], with_text: bool = True) -> dict[str, list[float]]:
+    """The logarithms a "product" score multiplies, per candidate: log(floor + prior_h) for each of
+    `Weights.prior_mix`'s priors, then (with `with_text`) log(floor + evidence / highest evidence).
+    A score with exponents w is exp(w . features), so fitting w is fitting a log-linear model."""
+    top = max((e.documents for e in ranked), default=0.0)
+    out = {}
+    for e in ranked:
+        row = [math.log(PRIOR_FLOOR + p) for p in e.priors]
+        if with_text:
+            row.append(math.log(TEXT_FLOOR + (e.documents / top if top > 0 else 0.0)))
+        out[e.expert] = row
+    return out
+
+
+def fit_log_linear(cases: Sequence[tuple[Sequence[Sequence[float]], int]], l2: float = 0.01) -> list[float]:
+    """Exponents of a log-linear ranking fitted as a conditional logit (a softmax over each query's
+    candidates, the expert's probability maximised), with an L2 penalty on standardised features.
+
+    `cases`: per query, the candidates' feature rows and the index of the expert among them.
+    """
+    import numpy as np
+    from scipy.optimize import minimize
+
+    usable = [(np.asarray(rows, dtype=float), y) for rows, y in cases if 0 <= y < len(rows)]
+    if not usable:
+        raise ValueError("no query whose expert is among its candidates")
+    stacked = np.vstack([x for x, _ in usable])
+    mean, scale = stacked.mean(axis=0), stacked.std(axis=0) + 1e-9
+    standard = [((x - mean) / scale, y) for x, y in usable]
+
+    def loss(w: Any) -> tuple[float, Any]:
+        total, grad = 0.0, np.zeros_like(w)
+        for z, y in standard:
+            s = z @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            total -= math.log(p[y] + 1e-300)
+            grad -= z[y] - p @ z
+        return total / len(standard) + l2 * float(w @ w), grad / len(standard) + 2 * l2 * w
+
+    w = minimize(loss, np.zeros(stacked.shape[1]), jac=True, method="L-BFGS-B").x
+    return [float(v) for v in w / scale]
 
 
 def recently_active_ranker(data: SplitData, half_life_days: float) -> Callable[[dict[str, Any]], list[str]]:
@@ -333,10 +399,11 @@ def rankers_for(data: SplitData, rolling: bool, weights: Weights = FORUM_WEIGHTS
     previous = kcrm_ranker(data, PREVIOUS_ROLLING_WEIGHTS if rolling else PREVIOUS_WEIGHTS, standing=rolling,
                            with_answers=False)
     return {"kcrm": kcrm_ranker(data, weights, index=index),
-            "kcrm_text_alone": kcrm_ranker(data, replace(weights, prior=0.0), index=index),
-            "kcrm_activity_alone": kcrm_ranker(data, replace(weights, text_exponent=0.0), index=index),
+            "kcrm_text_alone": kcrm_ranker(data, text_alone(weights), index=index),
+            "kcrm_activity_alone": kcrm_ranker(data, activity_alone(weights), index=index),
             "kcrm_before": previous, "most_active": most_active_ranker(data),
             "recently_active": recently_active_ranker(data, PREVIOUS_ROLLING_WEIGHTS.half_life_days),
+            "activity_7d": recently_active_ranker(data, 7.0),
             "bm25_profiles": bm25_profile_ranker(data)}
 
 
@@ -422,6 +489,7 @@ def evaluate_forums(directory: Path, ratio: float = 0.8, progress: bool = False,
 
 
 RANKINGS = ("kcrm", "kcrm_text_alone", "kcrm_activity_alone", "kcrm_before", "most_active", "recently_active",
+            "activity_7d",
             "bm25_profiles", "ceiling")
 
 

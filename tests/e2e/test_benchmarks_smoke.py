@@ -148,6 +148,8 @@ def test_expert_tuning(cli_env: dict[str, str], tmp_path: Path) -> None:
     needs(SHARED / "expert_finding_forums")
     run_bench("expert_tuning.py", "--limit", "5", "--json", tmp_path / "e.json", env=cli_env)
     assert json.loads((tmp_path / "e.json").read_text())["ranked"]
+    run_bench("expert_tuning.py", "--fit", "--limit", "3", "--json", tmp_path / "f.json", env=cli_env)
+    assert json.loads((tmp_path / "f.json").read_text())["chosen"]
 
 
 def test_analytics_prior_forums(cli_env: dict[str, str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,11 @@ from kcrm.cli import app
 from kcrm.evaluation.experts import (
     BM25,
     evaluate_forums,
+    fit_log_linear,
     format_report,
+    history_before,
+    kcrm_scorer,
+    log_features,
     precision_at,
     reciprocal_rank,
     tokenize,
@@ -166,3 +171,37 @@ def test_thread_texts_carry_the_answers_seen_so_far(tmp_path: Path) -> None:
     assert "fix for" in data.thread_texts(True)[tid] and "fix for" not in data.thread_texts(False)[tid]
     assert data.index(True).scores(tokenize("fix"))  # answer words are searchable
     assert not data.index(False).scores(tokenize("fix"))
+
+
+def test_fit_log_linear_recovers_which_feature_decides() -> None:
+    """The expert is always the candidate highest on feature 0; feature 1 is noise."""
+    import random
+
+    rng = random.Random(3)
+    cases = []
+    for _ in range(60):
+        rows = [[rng.uniform(-3, 0), rng.uniform(-3, 0)] for _ in range(5)]
+        cases.append((rows, max(range(5), key=lambda i: rows[i][0])))
+    w = fit_log_linear(cases + [([[0.0, 0.0]], 3)])  # a query whose expert is not a candidate is skipped
+    assert w[0] > 1.0 and abs(w[1]) < w[0] / 5
+    with pytest.raises(ValueError, match="no query"):
+        fit_log_linear([([[0.0]], -1)])
+
+
+def test_log_features_are_the_logs_the_product_multiplies(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from kcrm.eval_experts import read_dataset
+    from kcrm.kg.expert_scoring import FORUM_WEIGHTS
+
+    write_forum(tmp_path)
+    posts, qrels = read_dataset(tmp_path)
+    query = {**qrels[-1], "text": "VPN tunnel drops", "forum": "vpn"}
+    weights = replace(FORUM_WEIGHTS, prior_mix=((1.0, 0.5), (30.0, 1.0)), text_exponent=0.7)
+    ranked = kcrm_scorer(history_before("f", posts, query["at"]), weights)(query)
+    features = log_features(ranked)
+    for entry in ranked:
+        assert len(features[entry.expert]) == 3
+        assert entry.score == pytest.approx(math.exp(0.5 * features[entry.expert][0] + features[entry.expert][1]
+                                                     + 0.7 * features[entry.expert][2]))
+    assert all(len(row) == 2 for row in log_features(ranked, with_text=False).values())

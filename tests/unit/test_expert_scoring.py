@@ -9,9 +9,11 @@ import pytest
 
 from kcrm.kg.expert_scoring import (
     FORUM_WEIGHTS,
+    PRIOR_FLOOR,
     Association,
     ExpertProfile,
     Weights,
+    activities,
     activity,
     aggregate_model2,
     case_weight,
@@ -141,3 +143,36 @@ def test_presets_and_combinations_are_checked() -> None:
         preset("x")
     with pytest.raises(ValueError, match="combination must be one of"):
         Weights(combination="max")
+
+
+def test_prior_mix_multiplies_one_prior_per_half_life() -> None:
+    relevance, assoc, profiles = _busy_and_specialist()
+    # sam: busy over the quarter, quiet this week; kim: the one answering today
+    profiles = {"sam": replace(profiles["sam"], activities=(0.5, 40.0)),
+                "kim": replace(profiles["kim"], activities=(4.0, 10.0)), "lee": replace(profiles["lee"], activities=(0.0, 0.0))}
+    mixed = Weights(combination="product", skill=0.0, ownership=0.0, load_penalty=0.0, text_exponent=0.0,
+                    prior_mix=((1.0, 1.0), (90.0, 0.2)))
+    ranked = rank(relevance, assoc, {}, profiles, {}, mixed)
+    assert [e.expert for e in ranked][:2] == ["kim", "sam"], "the day's burst outweighs the quarter at exponent 0.2"
+    kim = ranked[0]
+    assert kim.priors == pytest.approx((1.0, 0.25))
+    assert kim.score == pytest.approx((PRIOR_FLOOR + 1.0) * (PRIOR_FLOOR + 0.25) ** 0.2)
+    quarter = replace(mixed, prior_mix=((1.0, 0.2), (90.0, 1.0)))
+    assert rank(relevance, assoc, {}, profiles, {}, quarter)[0].expert == "sam"
+    lee = next(e for e in ranked if e.expert == "lee")
+    assert not has_evidence(lee)
+
+
+def test_prior_mix_is_checked() -> None:
+    with pytest.raises(ValueError, match="prior_mix needs combination='product'"):
+        Weights(prior_mix=((1.0, 1.0),))
+    relevance, assoc, profiles = _busy_and_specialist()
+    with pytest.raises(ValueError, match="has 0 activities"):
+        rank(relevance, assoc, {}, profiles, {}, Weights(combination="product", prior_mix=((1.0, 1.0),)))
+
+
+def test_activities_are_activity_at_each_half_life() -> None:
+    dates = [NOW - timedelta(days=7), None]
+    assert activities(dates, NOW, (0.0, 7.0)) == pytest.approx((2.0, 1.5))
+    assert activities(iter(dates), NOW, ()) == ()
+    assert FORUM_WEIGHTS.prior_half_lives == tuple(h for h, _ in FORUM_WEIGHTS.prior_mix)
