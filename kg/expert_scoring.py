@@ -15,7 +15,7 @@ fitted exponent (a log-linear model, fitted on the validation window of the publ
 a few busy people answer every topic and the text evidence must re-rank them rather than outvote
 them). In "product", `Weights.prior_mix` can replace the single activity prior by several, each
 with its own half-life and exponent (a day's burst, a week, a month, a quarter): a log-linear model
-whose exponents are fitted by a conditional logit (`kcrm.eval_experts.fit_log_linear`) on the
+whose exponents are fitted by a conditional logit (`kcrm.evaluation.experts.fit_log_linear`) on the
 forums' training and validation windows.
 """
 

@@ -191,7 +191,7 @@ def test_fit_log_linear_recovers_which_feature_decides() -> None:
 def test_log_features_are_the_logs_the_product_multiplies(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from kcrm.eval_experts import read_dataset
+    from kcrm.evaluation.experts import read_dataset
     from kcrm.kg.expert_scoring import FORUM_WEIGHTS
 
     write_forum(tmp_path)
