@@ -21,9 +21,8 @@ import numpy as np
 from tqdm import tqdm
 
 from kcrm.evaluation import metrics
-from kcrm.evaluation.search import BeirDataset, EvalReport, build_indexes
+from kcrm.evaluation.search import BeirDataset, EvalReport, build_indexes, ranked
 from kcrm.foundation.config import Settings
-from kcrm.search import ranking
 from kcrm.search.contract import Retrieve
 from kcrm.search.embedder import Embedder
 from kcrm.search.filters import SearchFilter
@@ -78,9 +77,9 @@ def evaluate_opensearch(dataset: BeirDataset, embedder: Embedder, settings: Sett
                 continue
             request = Retrieve(text=text, mode="hybrid", depth=depth, filters=SearchFilter(), groups=None)
             for prefix, retrieval in (("", local.backend.retrieve(request)), ("os-", backend.retrieve(request))):
-                runs[f"{prefix}bm25"][qid] = [h.record.uid for h in ranking.rank(retrieval, "lexical", fusion)]
-                runs[f"{prefix}dense"][qid] = [h.record.uid for h in ranking.rank(retrieval, "dense", fusion)]
-                runs[f"{prefix}hybrid"][qid] = [h.record.uid for h in ranking.rank(retrieval, "hybrid", fusion)[:depth]]
+                runs[f"{prefix}bm25"][qid] = ranked(retrieval, text, "lexical", fusion)
+                runs[f"{prefix}dense"][qid] = ranked(retrieval, text, "dense", fusion)
+                runs[f"{prefix}hybrid"][qid] = ranked(retrieval, text, "hybrid", fusion)[:depth]
     finally:
         backend.index.drop(generation)
         backend.close()
