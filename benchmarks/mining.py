@@ -78,6 +78,7 @@ def _result_figures(result: MiningResult, seconds: float) -> dict[str, Any]:
 def sample_company(figures: dict[str, Any], data_dir: Path, bolt: int, http: int) -> None:
     settings = Settings(data_dir=data_dir, neo4j_bolt_port=bolt, neo4j_http_port=http)
     server = LocalNeo4j(settings)
+    was_running = server.status().running
     server.start()
     try:
         graph = workflows.open_graph(settings, start_local=False)
@@ -90,7 +91,8 @@ def sample_company(figures: dict[str, Any], data_dir: Path, bolt: int, http: int
         figures["sample"]["churn_gradient_boosting"] = _churn_figures(gbm)
         graph.close()
     finally:
-        server.stop()
+        if not was_running:  # one that ran before is left running, as ingest.py leaves it
+            server.stop()
 
 
 def northwind_history() -> tuple[History, float]:

@@ -171,11 +171,20 @@ def chunk_text(uid: str, title: str, text: str, target_chars: int = DEFAULT_TARG
     title = " ".join(title.split())
     units = _units(text, target_chars)
     if not units:
-        return [Chunk(f"{uid}#0", uid, 0, 0, 0, "", title)]
+        return [Chunk(f"{uid}#0", uid, 0, 0, 0, "", passage_text(title, ""))]
     chunks: list[Chunk] = []
     for n, (first, last) in enumerate(_pack(units, target_chars, overlap_chars)):
         start, end = units[first].start, units[last].end
         body = text[start:end]
-        embed_text = f"{title}\n{body}" if title else body
-        chunks.append(Chunk(f"{uid}#{n}", uid, n, start, end, body, embed_text))
+        chunks.append(Chunk(f"{uid}#{n}", uid, n, start, end, body, passage_text(title, body)))
     return chunks
+
+
+def passage_text(title: str, body: str) -> str:
+    """What the embedding model reads for one chunk: the item's title (whitespace folded) over its text.
+
+    A stored chunk's `title` and `text` give it back, so a rebuild can tell which passages it
+    already has vectors for (`semantic.ReusingEmbedder`).
+    """
+    title = " ".join(title.split())
+    return f"{title}\n{body}" if title and body else (body or title)

@@ -4,8 +4,8 @@ Evaluating a fusion or a weight should not re-run a model over 5,000 abstracts: 
 2-core machine that is minutes per run. `CachedEmbedder` wraps any embedder and stores each
 vector under `<cache_dir>/<model name digest>/` in append-only `.npz` shards (written every
 `FLUSH_EVERY` new vectors and at exit; many small shards are merged into one on open), queries
-and passages apart (asymmetric models embed them differently). Never used by the service: a live
-index always embeds afresh.
+and passages apart (asymmetric models embed them differently). Never used by the service: a
+rebuild reuses only the vectors of the index it replaces (`semantic.ReusingEmbedder`).
 """
 
 from __future__ import annotations

@@ -13,18 +13,19 @@ import logging
 from pathlib import Path
 
 from kcrm.foundation.config import Settings
-from kcrm.foundation.errors import BadQuery
+from kcrm.foundation.errors import BadQuery, KcrmError
 from kcrm.kg.connection import Graph
 from kcrm.search import generation
 from kcrm.search.backends import make_backend
-from kcrm.search.embedder import make_embedder
+from kcrm.search.embedder import Embedder, make_embedder
 from kcrm.search.expansion import taxonomy_expander
 from kcrm.search.from_graph import graph_watermark, searchable_items
 from kcrm.search.fusion import RRF, Fusion, LanguageFusion, ScoreFusion
 from kcrm.search.hybrid import HybridSearch
 from kcrm.search.incremental import index_lock
 from kcrm.search.local_backend import build_lexical_index
-from kcrm.search.semantic import SemanticSearch
+from kcrm.search.semantic import ReusingEmbedder, SemanticSearch
+from kcrm.search.vector_index import FaissVectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,26 @@ def build_search_index(settings: Settings, graph: Graph, progress: bool = False)
         watermark = graph_watermark(graph)
         items = list(searchable_items(graph))
         lexical = build_lexical_index(items, progress=progress)
-        dense = SemanticSearch.build(items, make_embedder(settings), progress=progress,
-                                     exact_limit=settings.search_exact_limit)
+        embedder = reusing_embedder(settings)
+        dense = SemanticSearch.build(items, embedder, progress=progress, exact_limit=settings.search_exact_limit)
+        if isinstance(embedder, ReusingEmbedder):
+            log.info("reused the vectors of %d unchanged passages, embedded %d", embedder.reused, embedder.embedded)
         generation.publish(settings.index_dir, dense, lexical, watermark, details={"rebuilt": True})
     log.info("indexed %d items: %d chunks (dense, %s), %d records (lexical)", len(items), dense.count(), dense.kind,
              lexical.count())
     return settings.index_dir
+
+
+def reusing_embedder(settings: Settings) -> Embedder:
+    """The configured embedder, reusing the published index's vectors for passages whose text is unchanged
+    (plain, when there is no published index or it was built by another embedder)."""
+    embedder = make_embedder(settings)
+    try:
+        previous = FaissVectorIndex.load(settings.index_dir / generation.DENSE_DIR, expect=embedder)
+    except (KcrmError, OSError, ValueError) as exc:
+        log.info("no vectors to reuse (%s): every passage is embedded", exc)
+        return embedder
+    return ReusingEmbedder(embedder, previous)
 
 
 def embedder_change(settings: Settings) -> str | None:

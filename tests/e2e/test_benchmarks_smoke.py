@@ -118,6 +118,7 @@ def bench_env(bench_neo4j: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "NEO4J_URI"}
     return dict(env, KCRM_DATA_DIR=str(bench_neo4j.data_dir), KCRM_NEO4J_BOLT_PORT=str(BENCH_BOLT),
                 KCRM_NEO4J_HTTP_PORT=str(BENCH_HTTP), KCRM_EMBED_WORKERS="1", KCRM_LOG_LEVEL="WARNING",
+                KCRM_NEO4J_HEAP=bench_neo4j.neo4j_heap, KCRM_NEO4J_PAGECACHE=bench_neo4j.neo4j_pagecache,
                 KCRM_NEO4J_QUERY_TIMEOUT_S="180")  # a smoke run checks that it runs, not how fast
 
 
