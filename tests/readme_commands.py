@@ -214,6 +214,8 @@ def parse_kcrm(args: list[str]) -> list[str]:
             return path
         protected = ctx._protected_args if hasattr(ctx, "_protected_args") else ctx.protected_args  # click < 8.2
         rest = [*protected, *ctx.args]
+        if not rest and getattr(command, "invoke_without_command", False):  # `kcrm mine` runs the whole pipeline
+            return path
         if not rest:
             raise click_exceptions.UsageError(f"{' '.join(path)} needs a subcommand", ctx=ctx)
         sub_name, sub, args = command.resolve_command(ctx, rest)
@@ -276,3 +278,38 @@ def prepared(text: str, base: str, values: dict[str, str]) -> str:
                 raise ValueError(f"{text!r} uses {name} before any line made one")
             text = re.sub(rf"\b{name}\b", values[name], text)
     return re.sub(r"^curl ", "curl --fail-with-body ", text)
+
+
+def prose_kcrm_mentions(markdown: str) -> list[tuple[int, str]]:
+    """`kcrm ...` (or `.venv/bin/kcrm ...`) in backticks outside the fenced blocks: (line, text)."""
+    mentions, in_block = [], False
+    for number, raw in enumerate(markdown.splitlines(), start=1):
+        if raw.strip().startswith("```"):
+            in_block = not in_block
+            continue
+        if not in_block:
+            mentions.extend((number, " ".join(m.split()).removeprefix(".venv/bin/"))
+                            for m in re.findall(r"`((?:\.venv/bin/)?kcrm [^`]+)`", raw))
+    return mentions
+
+
+def check_mention(text: str) -> None:
+    """A prose mention names real subcommands and real options (`a|b` alternatives and `[...]` parts allowed;
+    its arguments are not checked, since prose says `kcrm ingest` without a path)."""
+    import typer
+
+    from kcrm.cli import app
+
+    words = shlex.split(re.sub(r"\[([^\]]*)\]", r"\1", text))[1:]
+    command: Any = typer.main.get_command(app)
+    while words and hasattr(command, "resolve_command") and not words[0].startswith("-"):
+        names = words.pop(0).split("|")
+        for name in names:  # every alternative must exist; the walk goes on under the last one
+            sub = command.get_command(None, name)
+            if sub is None:
+                raise click_exceptions.UsageError(f"{text!r}: no command {name!r}")
+        command = sub
+    options = {opt for param in command.params for opt in [*param.opts, *param.secondary_opts]}
+    unknown = {flag for flag in used_flags(words) if flag not in options and flag != "--help"}
+    if unknown:
+        raise click_exceptions.UsageError(f"{text!r}: no option {', '.join(sorted(unknown))}")

@@ -14,9 +14,11 @@ import pytest
 
 from tests.readme_commands import (
     KINDS,
+    README,
     REPO,
     RULES,
     Line,
+    check_mention,
     classify,
     click_exceptions,
     kcrm_argv,
@@ -24,6 +26,7 @@ from tests.readme_commands import (
     parse_kcrm,
     pip_extras,
     prepared,
+    prose_kcrm_mentions,
     readme_lines,
     script_flags,
     setting_env_names,
@@ -111,3 +114,20 @@ def test_a_run_line_is_pointed_at_the_test_server_with_its_placeholders_filled()
     assert prepared("kcrm keys revoke KEY_ID", base, {"KEY_ID": "k9"}) == "kcrm keys revoke k9"
     with pytest.raises(ValueError, match="KEY_ID"):
         prepared("kcrm keys revoke KEY_ID", base, {})
+
+
+def test_the_kcrm_commands_the_prose_names_exist() -> None:
+    """Backticked `kcrm ...` in the prose: every subcommand and option exists (arguments unchecked)."""
+    mentions = prose_kcrm_mentions(README.read_text(encoding="utf-8"))
+    assert len(mentions) >= 30
+    failures = []
+    for number, text in mentions:
+        try:
+            check_mention(text)
+        except click_exceptions.UsageError as exc:
+            failures.append(f"README line {number}: {exc}")
+    assert failures == []
+    with pytest.raises(click_exceptions.UsageError, match="no command 'purge'"):
+        check_mention("kcrm duplicates list|purge")
+    with pytest.raises(click_exceptions.UsageError, match="no option --fast"):
+        check_mention("kcrm eval search --fast")
