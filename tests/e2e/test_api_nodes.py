@@ -209,7 +209,7 @@ def test_sigkill_of_the_process_running_a_job_and_another_finishes_it(nodes: Nod
     os.kill(victim, signal.SIGKILL)
     killed_at = time.monotonic()
     final = _wait(lambda: (j := store.get(job_id))["status"] in ("succeeded", "failed") and j, 600)
-    assert final["status"] == "succeeded", final
+    assert final["status"] == "succeeded", final.get("error") or final
     assert final["attempts"] == 2 and final.get("owner") is None
     assert time.monotonic() - killed_at >= LEASE_S / 2  # taken over only once the dead process's lease ran out
     rows = graph.read("MATCH (c:Customer) WHERE c.uid STARTS WITH $p RETURN c.uid AS uid", p=prefix)
