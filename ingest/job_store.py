@@ -89,9 +89,11 @@ def from_props(props: dict[str, Any]) -> dict[str, Any]:
 class JobStore:
     """Register, claim, renew, finish and release ingest jobs for every process at once."""
 
-    def __init__(self, settings: Settings, queue: str = "ingest") -> None:
+    def __init__(self, settings: Settings, queue: str | None = None) -> None:
         self.settings = settings
-        self.queue = queue  # tests use their own queue, so a running server's worker leaves their jobs alone
+        # Processes claim only their own queue's jobs: a job's uploads sit in the data dir of the
+        # process that accepted it, so only processes sharing that data dir may take it over
+        self.queue = queue or settings.ingest_queue
 
     @property
     def graph(self) -> Graph:

@@ -151,6 +151,10 @@ class Settings(BaseSettings):
     api_workers: int = Field(0, ge=0, description="Processes `kcrm serve` starts (0: one per CPU core).")
     state_lease_s: float = Field(15.0, gt=0, description="Lease on an ingest job or webhook delivery a process "
                                  "claims; renewed while it works, taken over by another process once expired.")
+    ingest_queue: str = Field("ingest", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+                              description="The ingest job queue this process accepts into and claims from. A job's "
+                              "uploads sit in the accepting process's data dir, so processes that share a Neo4j but "
+                              "not a data dir (another deployment, or tests beside a running server) need their own.")
     ingest_max_attempts: int = Field(3, ge=1, le=20, description="Times an ingest job is started (its process "
                                      "died or lost its lease) before it fails with the reason.")
     shutdown_grace_s: float = Field(10.0, ge=0, description="On SIGTERM, how long a process lets its running "

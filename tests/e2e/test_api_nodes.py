@@ -49,7 +49,7 @@ def nodes(cli_env: dict[str, str], e2e_settings, loaded, tmp_path_factory) -> It
     data_dir = tmp_path_factory.mktemp("api-nodes")
     (data_dir / "index").symlink_to((e2e_settings.data_dir / "index").resolve())
     env = dict(cli_env, KCRM_DATA_DIR=str(data_dir), KCRM_STATE_LEASE_S=str(LEASE_S), KCRM_ALERTS_POLL_S="0.2",
-               KCRM_SHUTDOWN_GRACE_S="2")
+               KCRM_SHUTDOWN_GRACE_S="2", KCRM_INGEST_QUEUE=f"api-nodes-{uuid.uuid4().hex[:8]}")
     proc_a, a = start_server(env, data_dir / "node-a.log", workers=2)
     proc_b, b = start_server(env, data_dir / "node-b.log", workers=1)
     yield Nodes(a=a, b=b, procs=[proc_a, proc_b], data_dir=data_dir, env=env)
@@ -203,7 +203,7 @@ def test_sigkill_of_the_process_running_a_job_and_another_finishes_it(nodes: Nod
                           headers={"Authorization": f"Bearer {admin}"}, timeout=60)
     assert accepted.status_code == 202, accepted.text
     job_id = accepted.json()["job_id"]
-    store = JobStore(state_settings)
+    store = JobStore(state_settings, queue=nodes.env["KCRM_INGEST_QUEUE"])
     held = _wait(lambda: (j := store.get(job_id)) and j.get("owner") and j["status"] == "running" and j, 120, 0.05)
     victim = int(held["owner"].split(":")[1])
     os.kill(victim, signal.SIGKILL)
