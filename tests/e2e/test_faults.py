@@ -163,6 +163,11 @@ def test_neo4j_killed_under_load_gives_503_then_recovers_with_nothing_lost(fault
     send_signal(pid, signal.SIGKILL)
     assert wait_exit(pid, 30)
     time.sleep(6)
+    # stay down until the load sent an upload in this phase: on a loaded machine one round of the load
+    # can take longer than the 6 s above, and the check below needs an upload made while Neo4j was away
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(p == "down" and k == "ingest" for p, k, *_ in load.answers):
+        time.sleep(0.5)
     ready = fault_api.get("/readyz")
     assert ready.status_code == 503 and ready.headers["retry-after"] == "2"
     assert ready.json()["checks"]["neo4j"]["ok"] is False
