@@ -10,10 +10,13 @@ prereqs:
 	@command -v java >/dev/null || { echo "need Java 17 (java on PATH) for the bundled Neo4j"; exit 1; }
 	@command -v mvn >/dev/null || { echo "need Maven 3.8+ (mvn on PATH) to resolve Neo4j from Maven Central"; exit 1; }
 
+# The editable install maps kcrm.search to search/ (and so on): setuptools then always adds an
+# informational "Editable installation ... folders with the same name" notice, which says nothing
+# about this project; the filter keeps `make install` quiet. Every other warning still prints.
 $(BIN)/kcrm: pyproject.toml | prereqs
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
 install: $(BIN)/kcrm browser postgres
