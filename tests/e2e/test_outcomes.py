@@ -71,10 +71,6 @@ def keys(api_url: str, make_key) -> Iterator[dict[str, httpx.Client]]:
         c.close()
 
 
-@pytest.fixture(scope="module")
-def confidential(graph, loaded) -> str:
-    return graph.read("MATCH (n:Customer) WHERE 'key-accounts' IN n.accessGroups RETURN n.uid AS uid")[0]["uid"]
-
 
 @pytest.fixture(scope="module")
 def public_customer(graph, loaded) -> dict:
@@ -179,12 +175,13 @@ def test_leak_outcomes_are_for_analysts_and_trimmed_to_their_groups(measured, ke
 
 
 def test_leak_actions_on_hidden_customers_cannot_be_recorded_or_read(measured, keys, graph, confidential) -> None:
+    hidden_customer = confidential["uid"]
     employee = graph.read("MATCH (e:Employee)-[:OWNS]->(:Customer {uid: $c}) RETURN e.uid AS uid",
-                          c=confidential)[0]["uid"]
-    body = {"kind": "retention-call", "customer": confidential, "employee": employee,
+                          c=hidden_customer)[0]["uid"]
+    body = {"kind": "retention-call", "customer": hidden_customer, "employee": employee,
             "actedAt": "2026-10-29T09:00:00+00:00"}
     hidden = keys["agent"].post("/v1/actions", json=body)
-    assert hidden.status_code == 404 and confidential in hidden.json()["detail"]  # as if it did not exist
+    assert hidden.status_code == 404 and hidden_customer in hidden.json()["detail"]  # as if it did not exist
     assert keys["expert"].post("/v1/actions", json=body).status_code == 403
     made = keys["team"].post("/v1/actions", json=body)
     assert made.status_code == 201 and made.json()["accessGroups"] == ["key-accounts"]

@@ -48,11 +48,6 @@ def keys(api_url: str, make_key) -> Iterator[dict[str, httpx.Client]]:
         c.close()
 
 
-@pytest.fixture(scope="module")
-def confidential(graph, loaded) -> dict:
-    return graph.read("MATCH (n:Customer) WHERE 'key-accounts' IN n.accessGroups "
-                      "RETURN n.uid AS uid, n.name AS name, n.email AS email, n.country AS country")[0]
-
 
 @pytest.fixture(scope="module")
 def world(loaded, graph, e2e_settings, confidential) -> Iterator[dict]:

@@ -43,26 +43,7 @@ def search(e2e_settings, loaded):
     return load_search_service(e2e_settings)
 
 
-@pytest.fixture(scope="module")
-def confidential(graph, loaded) -> dict:
-    """The customer whose whole account is restricted (the sample's law firm)."""
-    return graph.read("MATCH (n:Customer) WHERE 'key-accounts' IN n.accessGroups "
-                      "RETURN n.uid AS uid, n.name AS name")[0]
 
-
-@pytest.fixture(scope="module")
-def key_account(graph, loaded) -> str:
-    """A public customer whose cases and orders are all restricted to the key-account team."""
-    return graph.read("MATCH (c:Customer)-[:RAISED]->(k:SupportCase) WHERE c.accessGroups IS NULL "
-                      "AND 'key-accounts' IN k.accessGroups RETURN c.uid AS uid, count(k) AS n "
-                      "ORDER BY n DESC, uid LIMIT 1")[0]["uid"]
-
-
-@pytest.fixture(scope="module")
-def restricted_case(graph, key_account: str) -> dict:
-    return graph.read("MATCH (:Customer {uid: $uid})-[:RAISED]->(k:SupportCase)-[:RESOLVED_BY]->(e:Employee) "
-                      "WHERE k.status IN ['resolved', 'closed'] RETURN k.uid AS uid, k.title AS title, "
-                      "k.description AS description, e.uid AS resolver ORDER BY k.uid LIMIT 1", uid=key_account)[0]
 
 
 def restricted_counts(graph, label: str, group: str, field: str) -> Counter:

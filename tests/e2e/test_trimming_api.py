@@ -28,24 +28,7 @@ def key_team(api_url: str, make_key) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="module")
-def confidential(graph, loaded) -> dict:
-    return graph.read("MATCH (n:Customer) WHERE 'key-accounts' IN n.accessGroups "
-                      "RETURN n.uid AS uid, n.name AS name")[0]
 
-
-@pytest.fixture(scope="module")
-def key_account(graph, loaded) -> str:
-    return graph.read("MATCH (c:Customer)-[:RAISED]->(k:SupportCase) WHERE c.accessGroups IS NULL "
-                      "AND 'key-accounts' IN k.accessGroups RETURN c.uid AS uid, count(k) AS n "
-                      "ORDER BY n DESC, uid LIMIT 1")[0]["uid"]
-
-
-@pytest.fixture(scope="module")
-def restricted_case(graph, key_account: str) -> dict:
-    return graph.read("MATCH (:Customer {uid: $uid})-[:RAISED]->(k:SupportCase)-[:RESOLVED_BY]->(e:Employee) "
-                      "WHERE k.status IN ['resolved', 'closed'] RETURN k.uid AS uid, k.title AS title, "
-                      "k.description AS description, e.uid AS resolver ORDER BY k.uid LIMIT 1", uid=key_account)[0]
 
 
 def ok(response: httpx.Response) -> dict:
