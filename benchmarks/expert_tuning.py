@@ -47,7 +47,7 @@ from kcrm.search.lexical import MemoryBM25
 # The grid (the search before the learned combination) varies the evidence around FORUM_WEIGHTS: its
 # exponent and the relevance temperature (the activity priors are `prior_mix`'s, fitted by `--fit`).
 # About 20 s per point on a busy 2-core machine.
-GRID: dict[str, list[Any]] = {"text_exponent": [0.1, 0.147, 0.25, 0.5, 1.0], "relevance_temperature": [0.1, 0.2]}
+GRID: dict[str, list[Any]] = {"text_exponent": [0.1, 0.147, 0.26, 0.5, 1.0], "relevance_temperature": [0.1, 0.2]}
 ROLLING, FIXED = (0.4, 0.8), (0.6, 0.8)
 
 Case = tuple[dict[str, Any], SplitData, MemoryBM25, MemoryBM25]
