@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from kcrm.evaluation.experts import (
-    BM25,
     PREVIOUS_ROLLING_WEIGHTS,
     PREVIOUS_WEIGHTS,
     SplitData,
@@ -43,14 +42,15 @@ from kcrm.evaluation.experts import (
     window_queries,
 )
 from kcrm.kg.expert_scoring import FORUM_WEIGHTS, Weights, activity_alone, text_alone
+from kcrm.search.lexical import MemoryBM25
 
 # The grid (the search before the learned combination) varies the evidence around FORUM_WEIGHTS: its
 # exponent and the relevance temperature (the activity priors are `prior_mix`'s, fitted by `--fit`).
 # About 20 s per point on a busy 2-core machine.
-GRID: dict[str, list[Any]] = {"text_exponent": [0.1, 0.147, 0.25, 0.5, 1.0], "relevance_temperature": [0.1, 0.2]}
+GRID: dict[str, list[Any]] = {"text_exponent": [0.1, 0.147, 0.26, 0.5, 1.0], "relevance_temperature": [0.1, 0.2]}
 ROLLING, FIXED = (0.4, 0.8), (0.6, 0.8)
 
-Case = tuple[dict[str, Any], SplitData, BM25, BM25]
+Case = tuple[dict[str, Any], SplitData, MemoryBM25, MemoryBM25]
 # The learned combination: the families of log-linear models compared (activity priors by half-life in
 # days, with or without the text evidence) and the penalties; folds are the windows between these cuts.
 FAMILIES: dict[str, tuple[tuple[float, ...], bool]] = {

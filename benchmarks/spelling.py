@@ -19,6 +19,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from kcrm.evaluation.metrics import mrr_at_k
 from kcrm.foundation.config import Settings
 from kcrm.search import generation
 from kcrm.search.embedder import make_embedder
@@ -54,9 +55,9 @@ def evaluate(search: HybridSearch, queries: list[tuple[str, set[str]]], mode: st
     for query, relevant in queries:
         page = search.page(query, k=10, mode=mode, spellcheck=spellcheck)
         corrected += bool(page.corrections)
-        rank = next((i + 1 for i, hit in enumerate(page.hits) if hit.uid in relevant), None)
-        rr.append(1.0 / rank if rank else 0.0)
-        success.append(1.0 if rank else 0.0)
+        reciprocal = mrr_at_k([hit.uid for hit in page.hits], dict.fromkeys(relevant, 1), 10)
+        rr.append(reciprocal)
+        success.append(1.0 if reciprocal else 0.0)
     n = max(1, len(queries))
     return {"mrr@10": round(sum(rr) / n, 4), "success@10": round(sum(success) / n, 4), "corrected": corrected}
 

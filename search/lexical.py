@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,7 +30,7 @@ import numpy as np
 from kcrm.foundation.errors import IndexIncompatible
 from kcrm.search import atomic
 from kcrm.search.tokenizer import Analyzer, default_analyzer
-from kcrm.search.vector_index import ChunkHit, ChunkRecord
+from kcrm.search.types import ChunkHit, ChunkRecord
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +140,30 @@ class BM25Index:
     def add(self, records: Sequence[ChunkRecord]) -> None:
         """Analyse and index records by title and text; the inverted index is rebuilt lazily."""
         for record in records:
-            counts = Counter(self._term_id(term) for term in self.analyzer.terms(_record_text(record)))
-            ids = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
-            self._doc_terms.append(ids)
-            self._doc_tfs.append(np.fromiter((counts[i] for i in ids.tolist()), dtype=np.int32, count=len(ids)))
-            self._records.append(record)
+            self._append(record, Counter(self._term_id(term) for term in self.analyzer.terms(_record_text(record))))
         if records:
             self._invalidate()
+
+    def add_analysed(self, records: Sequence[ChunkRecord], term_counts: Sequence[Mapping[str, int]]) -> None:
+        """Index records whose text the caller has already analysed with this index's analyzer:
+        `term_counts[i]` is record i's term -> count (as `Counter(analyzer.terms(text))` gives).
+
+        For callers that index the same texts many times (an evaluation re-indexing a growing
+        history per query) and keep the analysis; the index is the same as `add` would build.
+        """
+        if len(records) != len(term_counts):
+            raise ValueError(f"{len(records)} records but {len(term_counts)} term counts")
+        for record, counts in zip(records, term_counts, strict=True):
+            self._append(record, {self._term_id(term): n for term, n in counts.items() if n > 0})
+        if records:
+            self._invalidate()
+
+    def _append(self, record: ChunkRecord, counts: Mapping[int, int]) -> None:
+        """Store one record's forward postings (term id -> count)."""
+        ids = np.fromiter(sorted(counts), dtype=np.int32, count=len(counts))
+        self._doc_terms.append(ids)
+        self._doc_tfs.append(np.fromiter((counts[i] for i in ids.tolist()), dtype=np.int32, count=len(ids)))
+        self._records.append(record)
 
     def remove(self, uids: Iterable[str]) -> int:
         """Drop every record of these items (before re-adding changed ones)."""
@@ -384,3 +401,48 @@ class BM25Index:
         log.info("loaded lexical index from %s: %d records, %d terms, watermark %r", directory,
                  index.count(), len(index._vocab), index.watermark)
         return index
+
+
+class MemoryBM25:
+    """BM25 over a small in-memory collection keyed by id: the lexical index's analyzer and scoring
+    (a `BM25Index` underneath), without chunk records or files.
+
+    For code that scores texts it holds itself rather than the search index (the expert-finding
+    evaluation ranks a forum's past threads this way), so that it measures the product's lexical
+    matching rather than a second BM25. Build with `from_texts`, or from term counts already made
+    with the same analyzer (`MemoryBM25(counts, analyzer)`) when the same texts are indexed again
+    and again.
+    """
+
+    def __init__(self, term_counts: Mapping[str, Mapping[str, int]], analyzer: Analyzer | None = None,
+                 k1: float = DEFAULT_K1, b: float = DEFAULT_B) -> None:
+        self.index = BM25Index(analyzer, k1=k1, b=b)
+        self.keys = list(term_counts)
+        self.index.add_analysed([ChunkRecord(chunk_id=key, uid=key, type="", title="", text="", language="")
+                                 for key in self.keys], [term_counts[key] for key in self.keys])
+
+    @classmethod
+    def from_texts(cls, texts: Mapping[str, str], analyzer: Analyzer | None = None,
+                   k1: float = DEFAULT_K1, b: float = DEFAULT_B) -> MemoryBM25:
+        """Analyse and index `texts` (id -> text)."""
+        analyzer = analyzer or default_analyzer()
+        return cls({key: Counter(analyzer.terms(text)) for key, text in texts.items()}, analyzer, k1=k1, b=b)
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """The analyzer queries (and texts given to `from_texts`) go through."""
+        return self.index.analyzer
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def scores(self, query: str) -> dict[str, float]:
+        """BM25 score of every document sharing an analysed term with `query`, by id (others are left out)."""
+        return self._by_key(self.index.scores(query))
+
+    def term_scores(self, terms: Iterable[str]) -> dict[str, float]:
+        """As `scores`, for terms already analysed (each distinct term counts once)."""
+        return self._by_key(self.index.term_scores(terms))
+
+    def _by_key(self, scores: np.ndarray) -> dict[str, float]:
+        return {self.keys[i]: float(scores[i]) for i in np.flatnonzero(scores > 0).tolist()}

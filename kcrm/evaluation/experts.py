@@ -9,7 +9,8 @@ threads vote for their answerers by similarity, outcome and recency, times recen
 (the last day's and the last month's, `Weights.prior_mix`)), its two ablations (text evidence alone,
 activity priors alone), kcrm before issue 19, the most active answerer, recently active answerers
 (30-day and 7-day half-lives; the 7-day one is the activity prior issue 19's bar was set against)
-and BM25 over answer profiles.
+and BM25 over answer profiles. All text matching is the product's: the lexical index's analyzer
+and BM25 (`kcrm.search.lexical.MemoryBM25`) over the history held in memory.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -49,6 +49,8 @@ from kcrm.kg.expert_scoring import (
     relevance_from_scores,
     text_alone,
 )
+from kcrm.search.lexical import MemoryBM25
+from kcrm.search.tokenizer import default_analyzer
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,6 @@ POSTS_FILE = "posts.jsonl"
 QRELS_FILE = "expert_qrels_solution_author.csv"
 POST_FIELDS = ("source", "forum", "thread_id", "type", "author", "created_at")
 QREL_FIELDS = ("query_id", "source", "asked_at", "asker", "expert", "self_answered")
-TOKEN = re.compile(r"\w+", re.UNICODE)
 # kcrm before issue 19 (kept as a row of the report): a sum of Model 2 evidence, forum skill and the
 # activity prior, chosen on a validation split (history before the 60% cut, queries between the 60%
 # and 80% cuts of DocuSign), with questions alone indexed.
@@ -67,50 +68,24 @@ RETRIEVED_THREADS = 100
 PREVIOUS_ROLLING_WEIGHTS = replace(PREVIOUS_WEIGHTS, half_life_days=30.0, relevance_temperature=0.5)
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens (Unicode letters and digits)."""
-    return TOKEN.findall((text or "").lower())
+# The product's analyzer (lower case, stop words dropped, Snowball stems; Chinese segmented), the
+# one the lexical index searches with: the evaluation measures the product's text matching.
+ANALYZER = default_analyzer()
 
 
 @lru_cache(maxsize=50_000)
 def term_counts(text: str) -> Counter[str]:
-    """Term frequencies of one text, memoised: the rolling protocol re-indexes the same posts per query.
+    """`ANALYZER`'s term frequencies of one text, memoised: the rolling protocol re-indexes the same
+    posts per query.
 
     Callers must not modify the Counter they get.
     """
-    return Counter(tokenize(text))
+    return Counter(ANALYZER.terms(text or ""))
 
 
-class BM25:
-    """Okapi BM25 over a small in-memory collection (k1=1.2, b=0.75)."""
-
-    def __init__(self, docs: dict[str, list[str]], k1: float = 1.2, b: float = 0.75,
-                 counts: dict[str, Counter[str]] | None = None) -> None:
-        """Index token lists (`docs`), or term counts already made (`counts`, e.g. from `term_counts`)."""
-        self.k1, self.b = k1, b
-        self.tf = counts if counts is not None else {uid: Counter(tokens) for uid, tokens in docs.items()}
-        self.length = {uid: sum(tf.values()) for uid, tf in self.tf.items()}
-        self.avg = sum(self.length.values()) / len(self.tf) if self.tf else 0.0
-        df = Counter(term for tf in self.tf.values() for term in tf)
-        n = len(self.tf)
-        self.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        self.postings: dict[str, list[str]] = defaultdict(list)
-        for uid, tf in self.tf.items():
-            for term in tf:
-                self.postings[term].append(uid)
-
-    def scores(self, query: Iterable[str]) -> dict[str, float]:
-        """BM25 score of every document sharing a term with the query."""
-        out: dict[str, float] = defaultdict(float)
-        for term in set(query):
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            for uid in self.postings[term]:
-                tf = self.tf[uid][term]
-                norm = self.k1 * (1 - self.b + self.b * self.length[uid] / self.avg) if self.avg else self.k1
-                out[uid] += idf * tf * (self.k1 + 1) / (tf + norm)
-        return dict(out)
+def text_index(texts: dict[str, str]) -> MemoryBM25:
+    """The product's BM25 (`kcrm.search.lexical`) over `texts` (id -> text), analysed by `ANALYZER`."""
+    return MemoryBM25({key: term_counts(text) for key, text in texts.items()}, ANALYZER)
 
 
 def _parse(value: str) -> datetime:
@@ -165,9 +140,9 @@ class SplitData:
                     texts[post["thread_id"]] += f" {post.get('text', '')}"
         return texts
 
-    def index(self, with_answers: bool = True) -> BM25:
-        """BM25 over `thread_texts`."""
-        return BM25({}, counts={t: term_counts(text) for t, text in self.thread_texts(with_answers).items()})
+    def index(self, with_answers: bool = True) -> MemoryBM25:
+        """The product's BM25 over `thread_texts` (see `text_index`)."""
+        return text_index(self.thread_texts(with_answers))
 
 
 def history_before(source: str, posts: list[dict[str, Any]], cut: datetime) -> SplitData:
@@ -254,7 +229,7 @@ def _profiles(data: SplitData, half_life_days: float, standing: bool = False,
 
 
 def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: dict[str, float] | None = None,
-                index: BM25 | None = None, standing: bool = False, with_answers: bool = True
+                index: MemoryBM25 | None = None, standing: bool = False, with_answers: bool = True
                 ) -> Callable[[dict[str, Any]], list[str]]:
     """kcrm's ranking for forum questions: Model 2 over retrieved threads plus the graph priors
     (the experts with any evidence from `kcrm_scorer`, best first)."""
@@ -263,12 +238,12 @@ def kcrm_ranker(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: d
 
 
 def kcrm_scorer(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: dict[str, float] | None = None,
-                index: BM25 | None = None, standing: bool = False, with_answers: bool = True
+                index: MemoryBM25 | None = None, standing: bool = False, with_answers: bool = True
                 ) -> Callable[[dict[str, Any]], list[ExpertScore]]:
     """Every candidate's `ExpertScore` for a forum question, best first, from `kcrm.kg.expert_scoring.rank`.
 
     `centrality` (author -> [0, 1], from `kcrm.kg.analytics`) feeds the prior `weights.centrality`;
-    `index` (BM25 over `data.thread_texts(with_answers)`) saves rebuilding it when one history is
+    `index` (`data.index(with_answers)`) saves rebuilding it when one history is
     ranked many ways; `standing` chooses the forum skill levels (see `_profiles`). The activity
     prior decays with `weights.prior_half_life_days` when set (as in the graph), else with the
     evidence's half-life (kcrm before issue 19).
@@ -286,7 +261,7 @@ def kcrm_scorer(data: SplitData, weights: Weights = FORUM_WEIGHTS, centrality: d
     topics = {t: [f] for t, f in data.forum_of.items()}
 
     def scored(query: dict[str, Any]) -> list[ExpertScore]:
-        scores = index.scores(tokenize(query["text"]))
+        scores = index.scores(query["text"])
         top = dict(sorted(scores.items(), key=lambda kv: -kv[1])[:RETRIEVED_THREADS])
         relevance = relevance_from_scores(normalise_scores(top), weights.relevance_temperature)
         candidates = {a: p for a, p in profiles.items() if a != query["asker"]}
@@ -367,10 +342,10 @@ def bm25_profile_ranker(data: SplitData) -> Callable[[dict[str, Any]], list[str]
         for text in texts + [data.threads.get(t, "") for t in sorted(answered[author])]:
             total.update(term_counts(text))
         counts[author] = total
-    index = BM25({}, counts=counts)
+    index = MemoryBM25(counts, ANALYZER)
 
     def ranking(query: dict[str, Any]) -> list[str]:
-        scores = index.scores(tokenize(query["text"]))
+        scores = index.scores(query["text"])
         return [a for a, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])) if a != query["asker"]]
     return ranking
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from kcrm.cli import app
 from kcrm.evaluation.experts import (
-    BM25,
+    ANALYZER,
     evaluate_forums,
     fit_log_linear,
     format_report,
@@ -22,9 +22,13 @@ from kcrm.evaluation.experts import (
     log_features,
     precision_at,
     reciprocal_rank,
-    tokenize,
+    term_counts,
+    text_index,
 )
 from kcrm.foundation.errors import ValidationFailed
+from kcrm.search.lexical import BM25Index
+from kcrm.search.tokenizer import default_analyzer
+from kcrm.search.types import ChunkRecord
 
 TOPICS = {"vpn": ("bob", "VPN tunnel drops after login, IPsec handshake fails"),
           "printer": ("alice", "Printer spooler jams, toner page blank"),
@@ -69,9 +73,23 @@ def test_metrics() -> None:
 
 
 def test_bm25_prefers_the_matching_document() -> None:
-    index = BM25({"d1": tokenize("vpn tunnel drops"), "d2": tokenize("printer toner blank"), "d3": tokenize("x y")})
-    scores = index.scores(tokenize("VPN drops"))
+    index = text_index({"d1": "vpn tunnel drops", "d2": "printer toner blank", "d3": "x y"})
+    scores = index.scores("VPN drops")
     assert set(scores) == {"d1"} and scores["d1"] > 0
+
+
+def test_the_evaluation_matches_text_as_the_product_does() -> None:
+    """The product's analyzer: case folded, stop words dropped, words stemmed (so "dropped" finds "drops")."""
+    assert ANALYZER.name == default_analyzer().name
+    assert term_counts("The VPN tunnel drops, the tunnel!") == {"vpn": 1, "tunnel": 2, "drop": 1}
+    index = text_index({"d1": "vpn tunnel drops", "d2": "the printer", "d3": "vpn"})
+    scores = index.scores("Why was the tunnel dropped?")
+    assert set(scores) == {"d1"} and not index.scores("the was why")  # stop words match nothing
+    lexical = BM25Index()
+    lexical.add([ChunkRecord(k, k, "", "", t, "en") for k, t in
+                 {"d1": "vpn tunnel drops", "d2": "the printer", "d3": "vpn"}.items()])
+    same = lexical.scores("vpn tunnel")
+    assert index.scores("vpn tunnel") == pytest.approx({"d1": same[0], "d3": same[2]})  # the index's own scores
 
 
 def test_topical_evidence_beats_activity_on_the_tiny_forum(tmp_path: Path) -> None:
@@ -169,8 +187,8 @@ def test_thread_texts_carry_the_answers_seen_so_far(tmp_path: Path) -> None:
     data = history_before("f", posts, max(q["at"] for q in qrels))
     tid = next(t for t in data.threads if ":vpn:" in t)
     assert "fix for" in data.thread_texts(True)[tid] and "fix for" not in data.thread_texts(False)[tid]
-    assert data.index(True).scores(tokenize("fix"))  # answer words are searchable
-    assert not data.index(False).scores(tokenize("fix"))
+    assert data.index(True).scores("fix")  # answer words are searchable
+    assert not data.index(False).scores("fix")
 
 
 def test_fit_log_linear_recovers_which_feature_decides() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from kcrm.foundation.errors import IndexIncompatible, IndexNotReady
 from kcrm.search import atomic
-from kcrm.search.lexical import DOCS_FILE, MANIFEST_FILE, POSTINGS_FILE, BM25Index, LexicalIndex
+from kcrm.search.lexical import DOCS_FILE, MANIFEST_FILE, POSTINGS_FILE, TERMS_FILE, BM25Index, LexicalIndex
 from kcrm.search.tokenizer import TextAnalyzer
 from kcrm.search.vector_index import ChunkRecord
 
@@ -184,3 +184,39 @@ class TestBM25Index(LexicalIndexContract):
         assert index.search("anything", k=3) == []
         index.save(tmp_path / "lexical")
         assert BM25Index.load(tmp_path / "lexical", PLAIN).count() == 0
+
+
+def test_add_analysed_builds_the_same_index_as_add(tmp_path: Path) -> None:
+    """Term counts made with the index's analyzer give the same index, files included, as `add`."""
+    from collections import Counter
+
+    from kcrm.search.tokenizer import default_analyzer
+
+    analyzer = default_analyzer()
+    by_text, by_counts = BM25Index(analyzer), BM25Index(analyzer)
+    by_text.add(CORPUS)
+    by_counts.add_analysed(CORPUS, [Counter(analyzer.terms(f"{r.title}\n{r.text}" if r.title else r.text))
+                                    for r in CORPUS])
+    assert np.array_equal(by_text.scores("refund router 退款"), by_counts.scores("refund router 退款"))
+    for name, index in (("a", by_text), ("b", by_counts)):
+        index.save(tmp_path / name, watermark="w")
+    for file in (DOCS_FILE, TERMS_FILE, POSTINGS_FILE):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+    with pytest.raises(ValueError):
+        by_counts.add_analysed(CORPUS, [])
+
+
+def test_memory_bm25_scores_every_matching_document_by_key() -> None:
+    from kcrm.search.lexical import MemoryBM25
+
+    texts = {r.uid: r.text for r in CORPUS}
+    memory = MemoryBM25.from_texts(texts)
+    index = BM25Index()
+    index.add([rec(uid, text) for uid, text in texts.items()])
+    full = index.scores("printer drivers")
+    scores = memory.scores("printer drivers")
+    assert set(scores) == {"C1", "D1"}  # stemmed: "drivers" finds "driver"; non-matching ids are left out
+    assert scores == pytest.approx({"C1": full[0], "D1": full[3]})
+    assert memory.term_scores(["printer", "driver"]) == scores  # already-analysed terms score the same
+    assert memory.scores("the") == {} and len(memory) == 5
+    assert MemoryBM25({}).scores("printer") == {}
