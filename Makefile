@@ -29,7 +29,7 @@ demo: install
 TEST_WORKERS ?= 2
 
 test: install lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # ruff and mypy, configured in pyproject.toml; part of `make test`, so CI runs them
 lint: $(BIN)/kcrm

@@ -4,7 +4,7 @@ Community Neo4j has a single user database, so the session wipes it once, loads 
 and tests that add data use their own uids and remove them. Set NEO4J_URI (and
 NEO4J_PASSWORD) to run the end-to-end tests against an existing server instead: it is wiped.
 
-Under pytest-xdist (`make test` runs two workers, `--dist loadgroup`) each worker is a session of
+Under pytest-xdist (`make test` runs two workers) each worker is a session of
 its own: its own Neo4j (ports shifted by PORT_STRIDE per worker) and data dir, so tests that wipe
 or load the graph never meet another worker's. A test file runs whole on one worker (its module
 fixtures are built once), and every file that uses the OpenSearch cluster runs on the same worker,
@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -55,16 +56,29 @@ def _uses_opensearch(path: Path, cache: dict[Path, bool]) -> bool:
     return cache[path]
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group tests for `--dist loadgroup`: a file stays on one worker, OpenSearch files share one.
+def xdist_scope(nodeid: str, cache: dict[Path, bool]) -> str:
+    """The unit of work a test belongs to under xdist: its file, or OPENSEARCH_GROUP for every file
+    that uses the cluster (so one worker starts one cluster and the other starts none)."""
+    path = nodeid.split("::", 1)[0]
+    return OPENSEARCH_GROUP if _uses_opensearch(REPO / path, cache) else path
 
-    Without xdist the marks do nothing.
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Whole files (and the OpenSearch files together) go to one worker each.
+
+    xdist's `--dist loadgroup` marks do not work with pytest 9 (xdist rewrites `item._nodeid`, which
+    pytest 9 no longer reads), and `--dist loadfile` would start a cluster on each worker.
     """
+    from xdist.scheduler import LoadScopeScheduling
+
     cache: dict[Path, bool] = {}
-    for item in items:
-        path = Path(str(item.fspath))
-        group = OPENSEARCH_GROUP if _uses_opensearch(path, cache) else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid, cache)
+
+    return FileScheduling(config, log)
 
 
 def free_port() -> int:
