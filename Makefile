@@ -24,12 +24,8 @@ install: $(BIN)/kcrm browser postgres
 demo: install
 	$(BIN)/kcrm demo
 
-# Two pytest-xdist workers, each with its own Neo4j and data dir (tests/conftest.py): a test file
-# stays on one worker and the OpenSearch files share one. TEST_WORKERS=0 runs in one process.
-TEST_WORKERS ?= 2
-
 test: install lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest
 
 # ruff and mypy, configured in pyproject.toml; part of `make test`, so CI runs them
 lint: $(BIN)/kcrm

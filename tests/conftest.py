@@ -3,29 +3,18 @@
 Community Neo4j has a single user database, so the session wipes it once, loads the sample,
 and tests that add data use their own uids and remove them. Set NEO4J_URI (and
 NEO4J_PASSWORD) to run the end-to-end tests against an existing server instead: it is wiped.
-
-Under pytest-xdist (`make test` runs two workers) each worker is a session of
-its own: its own Neo4j (ports shifted by PORT_STRIDE per worker) and data dir, so tests that wipe
-or load the graph never meet another worker's. A test file runs whole on one worker (its module
-fixtures are built once), and every file that uses the OpenSearch cluster runs on the same worker,
-which starts the one cluster. The sample's embeddings are computed once: the first worker to
-build the index leaves a copy that the others' rebuilds reuse (`shared_sample_index`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -33,52 +22,7 @@ import pytest
 from kcrm.foundation.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under pytest-xdist, else ""
-WORKER_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") else 0
-PORT_STRIDE = 100  # each worker's servers listen this many ports above the previous worker's
-TEST_ROOT = Path(os.environ.get("KCRM_TEST_DATA_DIR", REPO / "var" / "test"))
-TEST_DATA_DIR = TEST_ROOT if WORKER_INDEX == 0 else TEST_ROOT.with_name(f"{TEST_ROOT.name}-{WORKER}")
-OPENSEARCH_GROUP = "opensearch"
-
-
-def worker_port(variable: str, default: int) -> int:
-    """The port named by `variable` (or `default`), shifted for this xdist worker."""
-    return int(os.environ.get(variable, str(default))) + PORT_STRIDE * WORKER_INDEX
-
-
-def _uses_opensearch(path: Path, cache: dict[Path, bool]) -> bool:
-    """True when a test file, or the conftest.py beside it, asks for the OpenSearch cluster."""
-    if path not in cache:
-        texts = [path.read_text(encoding="utf-8")]
-        if (path.parent / "conftest.py").is_file() and path.parent != REPO / "tests":
-            texts.append((path.parent / "conftest.py").read_text(encoding="utf-8"))
-        cache[path] = any("opensearch_settings" in text for text in texts)
-    return cache[path]
-
-
-def xdist_scope(nodeid: str, cache: dict[Path, bool]) -> str:
-    """The unit of work a test belongs to under xdist: its file, or OPENSEARCH_GROUP for every file
-    that uses the cluster (so one worker starts one cluster and the other starts none)."""
-    path = nodeid.split("::", 1)[0]
-    return OPENSEARCH_GROUP if _uses_opensearch(REPO / path, cache) else path
-
-
-@pytest.hookimpl(tryfirst=True, optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Whole files (and the OpenSearch files together) go to one worker each.
-
-    xdist's `--dist loadgroup` marks do not work with pytest 9 (xdist rewrites `item._nodeid`, which
-    pytest 9 no longer reads), and `--dist loadfile` would start a cluster on each worker.
-    """
-    from xdist.scheduler import LoadScopeScheduling
-
-    cache: dict[Path, bool] = {}
-
-    class FileScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return xdist_scope(nodeid, cache)
-
-    return FileScheduling(config, log)
+TEST_DATA_DIR = Path(os.environ.get("KCRM_TEST_DATA_DIR", REPO / "var" / "test"))
 
 
 def free_port() -> int:
@@ -93,8 +37,8 @@ def e2e_settings() -> Settings:
     """Settings for the test stack: its own data dir and ports, apart from a running demo."""
     return Settings(
         data_dir=TEST_DATA_DIR,
-        neo4j_bolt_port=worker_port("KCRM_TEST_BOLT_PORT", 17687),
-        neo4j_http_port=worker_port("KCRM_TEST_HTTP_PORT", 17474),
+        neo4j_bolt_port=int(os.environ.get("KCRM_TEST_BOLT_PORT", "17687")),
+        neo4j_http_port=int(os.environ.get("KCRM_TEST_HTTP_PORT", "17474")),
         neo4j_heap="1g",
     )
 
@@ -159,35 +103,8 @@ def loaded(e2e_settings: Settings, graph, sample_dir: Path):
     wipe(graph)
     wipe_service_state(graph)  # fresh keys and audit each session, so they never pile up
     report = workflows.load_records(e2e_settings, graph, sample_dir)
-    with shared_sample_index(e2e_settings):
-        workflows.reindex(e2e_settings, graph)
+    workflows.reindex(e2e_settings, graph)
     return report
-
-
-@contextmanager
-def shared_sample_index(settings: Settings) -> Iterator[None]:
-    """Around the sample's first index build: under xdist, embed the sample once for all workers.
-
-    Every worker loads the same seeded sample into its own Neo4j. The first to get here builds
-    its index as usual and leaves a copy in TEST_ROOT; the others wait for it, copy it into their
-    own data dir, and their rebuild reuses its vectors (`ReusingEmbedder`) rather than running
-    the models over the same 3,000 passages again on the same two cores.
-    """
-    if not WORKER:
-        yield
-        return
-    seed = TEST_ROOT.with_name(TEST_ROOT.name + "-sample-index")
-    TEST_ROOT.parent.mkdir(parents=True, exist_ok=True)
-    with TEST_ROOT.with_name(TEST_ROOT.name + "-sample-index.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if seed.is_dir() and not settings.index_dir.exists():
-            shutil.copytree(seed, settings.index_dir)
-        yield
-        if not seed.is_dir():
-            partial = seed.with_name(seed.name + ".partial")
-            shutil.rmtree(partial, ignore_errors=True)
-            shutil.copytree(settings.index_dir, partial)
-            partial.rename(seed)
 
 
 @pytest.fixture(scope="session")
@@ -301,10 +218,9 @@ def opensearch_settings() -> Iterator[Settings]:
     """
     from kcrm.search.opensearch_server import LocalOpenSearch
 
-    http = worker_port("KCRM_TEST_OPENSEARCH_HTTP_PORT", 17920)
+    http = int(os.environ.get("KCRM_TEST_OPENSEARCH_HTTP_PORT", "17920"))
     settings = Settings(data_dir=TEST_DATA_DIR, opensearch_nodes=3, opensearch_heap="512m", opensearch_http_port=http,
-                        opensearch_transport_port=worker_port("KCRM_TEST_OPENSEARCH_TRANSPORT_PORT",
-                                                              int(os.environ.get("KCRM_TEST_OPENSEARCH_HTTP_PORT", "17920")) + 10),
+                        opensearch_transport_port=int(os.environ.get("KCRM_TEST_OPENSEARCH_TRANSPORT_PORT", http + 10)),
                         opensearch_index="kcrm-test", embedder="hashing")
     if not settings.local_opensearch:
         yield settings
