@@ -25,6 +25,28 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_DATA_DIR = Path(os.environ.get("KCRM_TEST_DATA_DIR", REPO / "var" / "test"))
 
 
+def _uses_opensearch(path: Path, cache: dict[Path, bool]) -> bool:
+    """True when a test file, or a conftest.py of its own folder, asks for the OpenSearch cluster."""
+    if path not in cache:
+        texts = [path.read_text(encoding="utf-8")]
+        if path.parent != REPO / "tests" and (path.parent / "conftest.py").is_file():
+            texts.append((path.parent / "conftest.py").read_text(encoding="utf-8"))
+        cache[path] = any("opensearch_settings" in text for text in texts)
+    return cache[path]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the files that use the OpenSearch cluster last, one after another.
+
+    The cluster is three JVMs started when a test first asks for it and stopped at the session's
+    end; collected in path order, the contract tests started it in the first minutes and it idled
+    beside the rest of the suite (about 5 % of a core per node). The order within and between the
+    other files is unchanged.
+    """
+    cache: dict[Path, bool] = {}
+    items.sort(key=lambda item: _uses_opensearch(Path(str(item.fspath)), cache))
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
