@@ -71,7 +71,6 @@ def keys(api_url: str, make_key) -> Iterator[dict[str, httpx.Client]]:
         c.close()
 
 
-
 @pytest.fixture(scope="module")
 def public_customer(graph, loaded) -> dict:
     return graph.read("MATCH (c:Customer)<-[:OWNS]-(e:Employee) WHERE c.accessGroups IS NULL "

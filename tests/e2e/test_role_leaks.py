@@ -48,7 +48,6 @@ def keys(api_url: str, make_key) -> Iterator[dict[str, httpx.Client]]:
         c.close()
 
 
-
 @pytest.fixture(scope="module")
 def world(loaded, graph, e2e_settings, confidential) -> Iterator[dict]:
     """Mined, plus a public case of the confidential customer, reindexed; all undone afterwards."""

@@ -43,9 +43,6 @@ def search(e2e_settings, loaded):
     return load_search_service(e2e_settings)
 
 
-
-
-
 def restricted_counts(graph, label: str, group: str, field: str) -> Counter:
     rows = graph.read(f"MATCH (n:{label}) WHERE {RESTRICTED} RETURN n.{field} AS v, count(*) AS c", g=group)
     return Counter({r["v"]: r["c"] for r in rows})

@@ -28,9 +28,6 @@ def key_team(api_url: str, make_key) -> Iterator[httpx.Client]:
         yield client
 
 
-
-
-
 def ok(response: httpx.Response) -> dict:
     assert response.status_code == 200, response.text
     return response.json()
